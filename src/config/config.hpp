@@ -1,0 +1,130 @@
+// The one immutable, validated configuration of acme-dnsd.
+//
+// A superset of acme-dns's config.cfg: its sections and keys keep their meaning,
+// new behaviour lives in new keys with compatible defaults. Every key is documented
+// in config.toml.example, which a test loads so the two cannot drift.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace acmednsd {
+
+// One "host:port" endpoint. host is empty for "all addresses" (":53"), IPv6
+// literals are stored without brackets.
+struct Endpoint {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct DnsTransport {
+  bool udp = true;
+  bool tcp = true;
+  bool ipv4 = true;  // acme-dns "udp4"/"tcp4"/"both4" restrict the address family
+  bool ipv6 = true;
+};
+
+struct GeneralConfig {
+  std::vector<Endpoint> listen;  // "listen": a string or an array of strings
+  DnsTransport protocol;         // "protocol": both|both4|both6|udp|udp4|udp6|tcp|tcp4|tcp6
+  std::string domain;            // the zone, lowercase, no trailing dot
+  std::string nsname;            // lowercase, no trailing dot
+  std::string nsadmin;           // SOA RNAME, "admin.example.org" (no '@')
+  std::vector<std::string> records;  // static records in presentation format
+  bool debug = false;
+
+  // Extensions (compatible defaults).
+  std::uint32_t txt_ttl = 1;            // TTL of the challenge TXT RRsets
+  std::uint32_t negative_ttl = 5;       // SOA TTL / minimum in negative answers (<= 60)
+  std::uint32_t static_ttl = 3600;      // default TTL of static records without one
+  std::uint32_t soa_refresh = 28800;
+  std::uint32_t soa_retry = 7200;
+  std::uint32_t soa_expire = 604800;
+  std::uint32_t txt_limit = 100;        // values kept per account
+  std::int64_t txt_retention_seconds = 24 * 3600;  // older values expire (2 newest always kept)
+  unsigned threads = 0;                 // 0 = number of cores
+  std::uint32_t tcp_max_connections = 1024;
+  std::uint32_t tcp_idle_timeout_ms = 10000;
+  std::uint32_t edns_udp_size = 1232;
+  // Response-rate limiting per source prefix (0 = off).
+  std::uint32_t rrl_responses_per_second = 0;
+  std::uint32_t rrl_slip = 2;
+  std::uint32_t rrl_ipv4_prefix = 24;
+  std::uint32_t rrl_ipv6_prefix = 56;
+};
+
+struct DatabaseConfig {
+  std::string engine = "sqlite3";
+  std::string connection = "data/acme-dnsd.db";
+};
+
+enum class TlsMode { none, cert, acme, letsencrypt, letsencryptstaging };
+
+enum class RegistrationPolicy { open, disabled, token };
+
+struct ApiConfig {
+  std::string ip = "127.0.0.1";
+  std::uint16_t port = 8053;
+  bool disable_registration = false;
+  TlsMode tls = TlsMode::none;
+  std::string tls_cert_privkey;
+  std::string tls_cert_fullchain;
+  std::string acme_cache_dir = "api-certs";
+  std::string notification_email;
+  std::vector<std::string> corsorigins;
+  bool use_header = false;
+  std::string header_name = "X-Forwarded-For";
+
+  // Extensions.
+  std::vector<std::string> trusted_proxies;  // CIDRs; empty = acme-dns behaviour
+  RegistrationPolicy registration = RegistrationPolicy::open;
+  std::vector<std::string> registration_tokens;
+  std::vector<std::string> registration_allowfrom;  // CIDRs allowed to register
+  std::uint32_t registration_rate_per_minute = 0;   // per source address, 0 = unlimited
+  std::uint32_t auth_failures_per_minute = 0;       // per source address, 0 = unlimited
+  std::optional<Endpoint> metrics_listen;           // unset = served on the API listener
+  bool hsts = false;
+  std::uint32_t max_body_bytes = 64 * 1024;
+  std::uint32_t max_header_bytes = 8 * 1024;
+  std::uint32_t max_connections = 1024;
+  std::uint32_t read_timeout_ms = 10000;
+  std::uint32_t write_timeout_ms = 10000;
+  std::uint32_t idle_timeout_ms = 60000;
+};
+
+enum class LogLevel { error = 0, warning = 1, info = 2, debug = 3 };
+enum class LogFormat { text, json };
+
+struct LogConfig {
+  LogLevel loglevel = LogLevel::info;
+  std::string logtype = "stdout";  // stdout | file
+  std::string logfile;
+  LogFormat logformat = LogFormat::text;
+  bool query_log = false;
+};
+
+struct Config {
+  std::string source_path;
+  GeneralConfig general;
+  DatabaseConfig database;
+  ApiConfig api;
+  LogConfig log;
+  // Non-fatal remarks found while loading (legacy keys, spoofable header...).
+  std::vector<std::string> warnings;
+};
+
+// Parses and validates a TOML document. Errors name the file, line, key and value:
+//   "config.toml:12: [general] listen: \"x\" is not host:port".
+Result<Config> parse_config(std::string_view toml_text, std::string_view source_name);
+
+// Reads `path` and parses it.
+Result<Config> load_config(const std::string& path);
+
+// Default search: /etc/acme-dnsd/config.toml, then ./config.toml.
+std::string default_config_path();
+
+}  // namespace acmednsd

@@ -1,0 +1,31 @@
+// The DNS plane's one public header: validate the served zone data and run the
+// authoritative UDP/TCP listeners. Everything else in src/dns/ is private.
+#pragma once
+
+#include <memory>
+
+#include "common/result.hpp"
+#include "config/config.hpp"
+#include "store/answer_index.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace acmednsd::dns {
+
+// Parses general.records etc. the way the server will; used by --check-config.
+Status check_zone_config(const Config& config);
+
+class DnsServer {
+ public:
+  // Binds every configured address (UDP: one SO_REUSEPORT socket per worker thread)
+  // before returning; an address in use is an error naming it.
+  static Result<std::unique_ptr<DnsServer>> create(boost::asio::io_context& io,
+                                                   const Config& config,
+                                                   const AnswerIndex& index);
+  virtual ~DnsServer() = default;
+  virtual void stop() = 0;  // closes the sockets; pending work ends
+};
+
+}  // namespace acmednsd::dns

@@ -1,0 +1,27 @@
+// The HTTP plane's one public header: the acme-dns compatible API and its extensions.
+// Everything else in src/http_api/ is private.
+#pragma once
+
+#include <memory>
+
+#include "common/result.hpp"
+#include "config/config.hpp"
+#include "store/store.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace acmednsd::http_api {
+
+class HttpServer {
+ public:
+  // Binds the API (and metrics, if separate) listener before returning.
+  static Result<std::unique_ptr<HttpServer>> create(boost::asio::io_context& io,
+                                                    const Config& config, Store& store);
+  virtual ~HttpServer() = default;
+  virtual void stop() = 0;        // stop accepting, let in-flight requests finish
+  virtual void reload_tls() = 0;  // re-read certificate files (SIGHUP)
+};
+
+}  // namespace acmednsd::http_api

@@ -1,0 +1,73 @@
+// The in-memory answer index: which names exist below the zone and their live TXT
+// values. The DNS plane reads it on every query; only the store's writer changes it,
+// after the change is durable in SQLite.
+//
+// Readers never touch SQLite and never wait on I/O: the index is sharded and each
+// shard is guarded by a reader/writer lock that a writer holds only for an in-memory
+// insert or erase (microseconds).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+namespace acmednsd {
+
+// The retention rule of API.md Part 2: the two newest values are always served,
+// older ones while younger than `retention_seconds`, at most `limit` of them.
+struct RetentionPolicy {
+  std::uint32_t limit = 100;
+  std::int64_t retention_seconds = 24 * 3600;
+};
+
+enum class NameKind {
+  absent,       // no such name: NXDOMAIN (unless the DNS plane knows it otherwise)
+  exists,       // the name exists (registered subdomain or a name with values)
+  nonterminal,  // an empty non-terminal: only names below it exist (NODATA)
+};
+
+// Challenge values are always 43 characters of base64url (a SHA-256 digest).
+inline constexpr std::size_t kTxtValueLength = 43;
+
+class AnswerIndex {
+ public:
+  explicit AnswerIndex(RetentionPolicy policy);
+  ~AnswerIndex();
+  AnswerIndex(const AnswerIndex&) = delete;
+  AnswerIndex& operator=(const AnswerIndex&) = delete;
+
+  using ValueSink = void (*)(void* context, std::string_view value);
+
+  // Hot path. `relative_name` is the lowercase owner name below the zone without the
+  // zone suffix and without a trailing dot ("d420c923-...-c3ca54c9b3cf" or
+  // "_acme-challenge.www"); the empty string is the apex. Calls `sink` once per live
+  // value, newest first, while holding a shard read lock; `sink` must not block.
+  NameKind visit(std::string_view relative_name, std::int64_t now_unix, ValueSink sink,
+                 void* context) const;
+
+  // Increases whenever the served content changes (RFC 1982 arithmetic).
+  [[nodiscard]] std::uint32_t serial() const { return serial_.load(std::memory_order_acquire); }
+
+  // Writer side: called by the store once a change is committed.
+  void add_name(std::string_view relative_name);     // a registered account subdomain
+  void remove_name(std::string_view relative_name);  // drops its values too
+  void put_value(std::string_view relative_name, std::string_view value, std::int64_t updated_at);
+  void remove_value(std::string_view relative_name, std::string_view value);
+  void set_serial_at_least(std::uint32_t serial);
+  void bump_serial(std::int64_t now_unix);
+
+  [[nodiscard]] std::size_t name_count() const;
+  [[nodiscard]] std::size_t value_count() const;
+  [[nodiscard]] const RetentionPolicy& policy() const { return policy_; }
+
+ private:
+  struct Impl;
+  RetentionPolicy policy_;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<std::uint32_t> serial_{1};
+};
+
+}  // namespace acmednsd

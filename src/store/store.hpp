@@ -1,0 +1,118 @@
+// The durable state of acme-dnsd: accounts and TXT values in SQLite (WAL,
+// synchronous=FULL), mirrored into the in-memory AnswerIndex.
+//
+// Writes go through one writer thread that batches concurrent requests into one
+// transaction (group commit). A write's completion runs only after its transaction
+// is durable and the index shows the change, so an HTTP 200 sent from a completion
+// is never lost and the very next DNS query sees the value.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "store/answer_index.hpp"
+
+namespace acmednsd {
+
+struct StoreOptions {
+  std::string path;  // SQLite file; its folder is created 0700, the file 0600
+  RetentionPolicy retention;
+  std::size_t read_connections = 4;
+};
+
+struct AccountRecord {
+  std::string username;   // canonical lowercase UUID
+  std::string subdomain;  // lowercase UUID label
+  std::vector<std::string> allowfrom;  // CIDRs as written at registration
+  bool allowfrom_invalid = false;      // imported with unreadable allowfrom: never "allow all"
+  std::int64_t created_at = 0;
+};
+
+// What /register and rotate-key return; the password is shown once and never stored.
+struct Credentials {
+  std::string username;
+  std::string password;
+  std::string subdomain;
+  std::vector<std::string> allowfrom;
+};
+
+struct TxtRecord {
+  std::string value;
+  std::int64_t updated_at = 0;
+};
+
+enum class AuthOutcome { ok, unknown_user, bad_key };
+
+struct AuthResult {
+  AuthOutcome outcome = AuthOutcome::unknown_user;
+  AccountRecord account;  // filled when outcome == ok
+};
+
+struct ImportReport {
+  std::size_t accounts = 0;
+  std::size_t values = 0;
+  std::size_t skipped_empty_values = 0;
+  std::vector<std::string> flagged;  // accounts whose allowfrom could not be read
+  std::vector<std::string> problems;  // rows that were not imported, with the reason
+};
+
+class Store {
+ public:
+  // Opens (creating or migrating) the database and loads the answer index.
+  static Result<std::unique_ptr<Store>> open(const StoreOptions& options);
+  virtual ~Store() = default;
+
+  [[nodiscard]] virtual const AnswerIndex& index() const = 0;
+
+  // ---- Reads: any thread, a pooled read connection, microseconds. ----
+  virtual Result<std::optional<AccountRecord>> find_account(std::string_view username) = 0;
+  // Same work whether the user exists or not; constant-time key comparison.
+  // A correct bcrypt key (imported from acme-dns) is re-hashed with the fast hash.
+  virtual Result<AuthResult> authenticate(std::string_view username, std::string_view key) = 0;
+  virtual Result<std::vector<TxtRecord>> list_txt(std::string_view name) = 0;
+  virtual Result<std::vector<AccountRecord>> list_accounts() = 0;
+  virtual Result<std::size_t> account_count() = 0;
+  virtual bool ready() = 0;  // the database answers a trivial query
+
+  // ---- Writes: durable before the completion runs (on the writer thread). ----
+  template <typename T>
+  using Completion = std::function<void(Result<T>)>;
+
+  // Adds or refreshes `value` at `name` (an account subdomain, or a name inside the
+  // zone used by the embedded ACME client). Applies the limit rule.
+  virtual void add_txt(std::string name, std::string value, Completion<Done> done) = 0;
+  // Result: whether the value was there.
+  virtual void remove_txt(std::string name, std::string value, Completion<bool> done) = 0;
+  virtual void create_account(std::vector<std::string> allowfrom,
+                              Completion<Credentials> done) = 0;
+  virtual void set_allowfrom(std::string username, std::vector<std::string> allowfrom,
+                             Completion<Done> done) = 0;
+  virtual void rotate_key(std::string username, Completion<Credentials> done) = 0;
+  // Result: whether the account existed.
+  virtual void delete_account(std::string username, Completion<bool> done) = 0;
+  // Drops values past retention and limit (the index already hides them).
+  virtual void prune(std::int64_t now_unix, Completion<std::size_t> done) = 0;
+
+  // Blocking versions for the CLI, tests and the ACME client's own thread.
+  Status add_txt_sync(std::string name, std::string value);
+  Result<bool> remove_txt_sync(std::string name, std::string value);
+  Result<Credentials> create_account_sync(std::vector<std::string> allowfrom);
+  Result<bool> delete_account_sync(std::string username);
+
+  // Copies accounts and values from an acme-dns SQLite database (read-only).
+  virtual Result<ImportReport> import_acme_dns(const std::string& acme_dns_path) = 0;
+};
+
+// Validation shared by every entry point.
+bool is_valid_txt_value(std::string_view value);   // 43 chars of A-Za-z0-9-_
+bool is_valid_api_key(std::string_view key);       // 40 chars of A-Za-z0-9-_
+// Canonical lowercase form of a UUID in any case, or nullopt.
+std::optional<std::string> canonical_uuid(std::string_view text);
+
+}  // namespace acmednsd
