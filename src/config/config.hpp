@@ -107,12 +107,46 @@ struct LogConfig {
   bool query_log = false;
 };
 
+// [acme]: the embedded ACME client (RFC 8555).
+struct AcmeConfig {
+  // Directory URL. tls = "letsencrypt"/"letsencryptstaging" imply Let's Encrypt's.
+  std::string directory = "https://acme-v02.api.letsencrypt.org/directory";
+  std::string email;               // account contact; [api] notification_email if unset
+  bool agree_terms = false;        // must be true to create an account
+  std::string eab_kid;             // External Account Binding (RFC 8555 section 7.3.4)
+  std::string eab_hmac_key;        // base64url
+  std::string ca_bundle;           // PEM trusted for the directory's TLS (private CA, Pebble)
+  std::string state_dir = "data/acme";  // account key, certificates, renewal state (0700)
+  std::string account_key_type = "ec256";  // ec256 | rsa2048
+  std::string resolver;            // "host:port" used to check CNAME delegation; empty = system
+  bool check_cnames = true;
+  std::uint32_t renew_check_interval_seconds = 3600;
+};
+
+// [[certificate]]: a certificate the embedded client obtains and renews.
+struct CertificateConfig {
+  std::string name;                  // identifier used by the CLI and state files
+  std::vector<std::string> domains;  // may contain wildcards
+  // The account subdomain (a UUID label) that the domains' _acme-challenge CNAMEs
+  // point to; empty when every domain lies inside general.domain.
+  std::string challenge_subdomain;
+  std::string cert_path;             // PEM full chain, written atomically 0600
+  std::string key_path;              // PEM private key, 0600
+  std::string key_type = "ec256";    // ec256 | ec384 | rsa2048 | rsa3072 | rsa4096
+  bool reuse_key = false;
+  std::string preferred_chain;       // issuer common name of the preferred chain
+  std::string deploy_command;        // run (sh -c) after each issuance
+  int line = 0;                      // where it was defined, for messages
+};
+
 struct Config {
   std::string source_path;
   GeneralConfig general;
   DatabaseConfig database;
   ApiConfig api;
   LogConfig log;
+  AcmeConfig acme;
+  std::vector<CertificateConfig> certificates;
   // Non-fatal remarks found while loading (legacy keys, spoofable header...).
   std::vector<std::string> warnings;
 };
