@@ -1,0 +1,42 @@
+// The embedded ACME client (RFC 8555): the plane's one public header.
+//
+// Obtains and renews certificates through DNS-01, presenting the challenge TXT values
+// straight into the store (durable and visible to DNS at once). Used for the API's own
+// certificate ([api] tls = "acme"/"letsencrypt"/"letsencryptstaging"), for the
+// [[certificate]] entries of the config, and by `acme-dnsd cert ...`.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "config/config.hpp"
+#include "store/store.hpp"
+
+namespace acmednsd::acme {
+
+class AcmeService {  // owns a background thread: the renewal scheduler
+ public:
+  static Result<std::unique_ptr<AcmeService>> create(const Config& config, Store& store);
+  // Issues missing or expiring certificates now, then renews on schedule.
+  virtual void start() = 0;
+  // Prompt: interrupts waits and joins the thread.
+  virtual void stop() = 0;
+  // Called (on the service thread) after the API's own certificate was written; the app
+  // routes it to HttpServer::reload_tls().
+  virtual void on_api_certificate(std::function<void()> callback) = 0;
+  virtual ~AcmeService() = default;
+};
+
+// Where the API certificate lives for the tls = acme modes (the HTTP plane reads them):
+// <api.acme_cache_dir>/<general.domain>/fullchain.pem and .../privkey.pem.
+std::string api_certificate_path(const Config& config);
+std::string api_private_key_path(const Config& config);
+
+// `acme-dnsd cert issue|list|renew [NAME...]`: prints to stdout/stderr and returns the
+// process exit code.
+int run_cert_command(const Config& config, Store& store, const std::vector<std::string>& args);
+
+}  // namespace acmednsd::acme
