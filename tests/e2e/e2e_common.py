@@ -1,0 +1,131 @@
+"""The end-to-end topology shared by the e2e tests:
+
+    client (certbot / lego / curl) --HTTP--> acme-dnsd API
+    Pebble --DNS-01--> unbound --stub example.test--> NSD (parent zone: NS + glue for
+                                                     auth.example.test, _acme-challenge CNAMEs)
+                               --stub auth.example.test--> acme-dnsd
+
+Everything listens on free loopback ports and is stopped by PID in close().
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import harness
+import peers
+
+PARENT = "example.test"
+ZONE = "auth.example.test"
+HOOK = os.path.join(harness.SOURCE_DIR, "contrib", "certbot", "acme-dns-auth.py")
+
+
+def parent_zone(cnames, serial=1):
+    """Parent zone text: delegation of ZONE with glue, plus {name: target} CNAMEs
+    (absolute names, with or without trailing dot)."""
+    records = [
+        "auth IN NS ns1.auth",
+        "ns1.auth IN A 127.0.0.1",
+    ]
+    for name, target in sorted(cnames.items()):
+        records.append(f"{name.rstrip('.')}. IN CNAME {target.rstrip('.')}.")
+    return peers.zone_text(PARENT, records, serial=serial)
+
+
+class Topology:
+    """acme-dnsd + NSD (parent) + unbound (+ Pebble when `pebble`), in one temp dir.
+
+    Use set_cnames() to (re)publish the parent zone; it restarts NSD on its port.
+    """
+
+    def __init__(self, pebble=True, server_sections=None):
+        self.dir = tempfile.mkdtemp(prefix="acmednsd-e2e-")
+        self.server = self.nsd = self.unbound = self.pebble = None
+        self.cnames = {}
+        self.serial = 1
+        try:
+            os.makedirs(os.path.join(self.dir, "acme-dnsd"))
+            self.server = harness.Server(sections=server_sections,
+                                         workdir=os.path.join(self.dir, "acme-dnsd"),
+                                         domain=ZONE)
+            self.nsd = peers.Nsd(os.path.join(self.dir, "nsd"), {PARENT: parent_zone({})})
+            self.unbound = peers.Unbound(
+                os.path.join(self.dir, "unbound"),
+                stubs={PARENT: self.nsd.addr, ZONE: f"127.0.0.1@{self.server.dns_port}"},
+                # Fresh names per case; a short negative cap keeps a stray early query
+                # from hiding a CNAME published a moment later.
+                cache_max_negative_ttl=1)
+            if pebble:
+                self.pebble = peers.Pebble(os.path.join(self.dir, "pebble"),
+                                           dns_server=self.unbound.hostport)
+                self.root = self.pebble.write_root()
+        except BaseException:
+            self.close(failed=True)
+            raise
+
+    @property
+    def api_url(self):
+        return f"http://127.0.0.1:{self.server.api_port}"
+
+    def set_cnames(self, cnames):
+        """Adds {name: target} CNAMEs to the parent zone and restarts NSD with it."""
+        self.cnames.update({n.rstrip("."): t.rstrip(".") for n, t in cnames.items()})
+        self.serial += 1
+        self.nsd.restart({PARENT: parent_zone(self.cnames, self.serial)})
+        for name, target in cnames.items():
+            out = self.nsd.dig(name, "CNAME", "+short").stdout.strip()
+            assert out == target.rstrip(".") + ".", (name, out)
+
+    def logs(self):
+        parts = []
+        for label, peer in (("acme-dnsd", self.server), ("nsd", self.nsd),
+                            ("unbound", self.unbound), ("pebble", self.pebble)):
+            if peer is not None and peer.process is not None:
+                parts.append(f"---- {label} log (tail) ----\n" + peer.process.output()[-6000:])
+        return "\n".join(parts)
+
+    def close(self, failed=False):
+        if failed:
+            sys.stderr.write(self.logs() + "\n")
+        for peer in (self.pebble, self.unbound, self.nsd):
+            if peer is not None:
+                peer.stop()
+        if self.server is not None:
+            self.server.stop()
+        if os.environ.get("ACMEDNSD_KEEP_TMP") is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            sys.stderr.write(f"kept {self.dir}\n")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(failed=exc[0] is not None)
+
+
+def run(argv, env=None, timeout=240, cwd=None):
+    """Runs a client to completion (bounded); returns the CompletedProcess."""
+    return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def cert_names(cert_path):
+    """The DNS names in a certificate's subjectAltName, via the openssl CLI."""
+    r = run(["openssl", "x509", "-in", cert_path, "-noout", "-ext", "subjectAltName"], timeout=30)
+    assert r.returncode == 0, r.stderr
+    return sorted(re.findall(r"DNS:([^,\s]+)", r.stdout))
+
+
+def verify_chain(root, cert, chain):
+    """openssl verify of `cert` against Pebble's root with `chain` as intermediates."""
+    r = run(["openssl", "verify", "-CAfile", root, "-untrusted", chain, cert], timeout=30)
+    assert r.returncode == 0 and r.stdout.strip() == f"{cert}: OK", (r.stdout, r.stderr)
+
+
+def check_certificate(topo, cert, chain, names):
+    verify_chain(topo.root, cert, chain)
+    got = cert_names(cert)
+    assert got == sorted(names), (got, sorted(names))
