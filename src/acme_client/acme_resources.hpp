@@ -1,0 +1,77 @@
+// One small function per ACME resource (RFC 8555 section 7): account, order,
+// authorization, challenge, finalize, certificate, and renewalInfo (RFC 9773).
+// Each sends one request through the session and parses only what the client uses.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acme_client/acme_session.hpp"
+#include "common/result.hpp"
+
+namespace acmednsd::acme {
+
+struct AccountRequest {
+  std::string email;  // empty: no contact
+  bool agree_terms = false;
+  std::string eab_kid;
+  std::string eab_hmac_key;
+};
+
+// The account URL (kid) of the session's key: reuses an existing account
+// (onlyReturnExisting) and creates one only when the CA knows none.
+Result<std::string> find_or_create_account(AcmeSession& session, const AccountRequest& request);
+
+struct Challenge {
+  std::string type;
+  std::string url;
+  std::string token;
+  std::string status;
+  nlohmann::json error;
+};
+
+struct Authorization {
+  std::string url;
+  std::string domain;  // identifier value, without "*." even for wildcards
+  bool wildcard = false;
+  std::string status;  // pending | valid | invalid | deactivated | expired | revoked
+  std::vector<Challenge> challenges;
+};
+
+struct Order {
+  std::string url;
+  std::string status;  // pending | ready | processing | valid | invalid
+  std::vector<std::string> authorizations;
+  std::string finalize;
+  std::string certificate;
+  nlohmann::json error;
+};
+
+// `replaces`: the ARI certificate identifier of the certificate being renewed, if any.
+Result<Order> new_order(AcmeSession& session, const std::vector<std::string>& domains,
+                        const std::string& replaces);
+Result<Order> fetch_order(AcmeSession& session, const std::string& url);
+Result<Authorization> fetch_authorization(AcmeSession& session, const std::string& url);
+// Tells the CA the challenge is ready to be validated.
+Status respond_to_challenge(AcmeSession& session, const Challenge& challenge);
+Result<Order> finalize_order(AcmeSession& session, const Order& order,
+                             const std::vector<std::uint8_t>& csr_der);
+// The PEM chain; when `preferred_issuer` is set and the default chain's topmost issuer
+// is not it, the alternates (Link rel="alternate") are tried and the matching one wins.
+Result<std::string> download_certificate(AcmeSession& session, const std::string& url,
+                                         const std::string& preferred_issuer);
+
+struct RenewalWindow {
+  std::int64_t start = 0;  // unix seconds
+  std::int64_t end = 0;
+  std::string explanation_url;
+};
+Result<RenewalWindow> fetch_renewal_info(AcmeSession& session, const std::string& cert_id);
+
+// Unix seconds of an RFC 3339 timestamp ("2025-01-02T03:04:05Z", fractions and offsets).
+std::optional<std::int64_t> parse_rfc3339(std::string_view text);
+
+}  // namespace acmednsd::acme

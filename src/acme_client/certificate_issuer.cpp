@@ -1,0 +1,232 @@
+#include "acme_client/certificate_issuer.hpp"
+
+#include <algorithm>
+
+#include "acme_client/acme_problem.hpp"
+#include "acme_client/acme_resources.hpp"
+#include "acme_client/crypto_keys.hpp"
+#include "acme_client/jws.hpp"
+#include "common/log.hpp"
+
+namespace acmednsd::acme {
+namespace {
+
+struct PresentedValue {
+  std::string name;
+  std::string value;
+};
+
+// Removes every presented value when the order ends, successful or not.
+class PresentedValues {
+ public:
+  explicit PresentedValues(ChallengePresenter& presenter) : presenter_(presenter) {}
+  PresentedValues(const PresentedValues&) = delete;
+  PresentedValues& operator=(const PresentedValues&) = delete;
+  ~PresentedValues() {
+    for (const auto& presented : values_) {
+      if (auto status = presenter_.cleanup(presented.name, presented.value); !status) {
+        log::warning("could not remove a challenge TXT value",
+                     {{"name", presented.name}, {"error", status.error().message}});
+      }
+    }
+  }
+  Status add(const std::string& name, const std::string& value) {
+    if (auto status = presenter_.present(name, value); !status) return status;
+    values_.push_back({name, value});
+    return ok_status();
+  }
+  [[nodiscard]] const std::vector<PresentedValue>& values() const { return values_; }
+
+ private:
+  ChallengePresenter& presenter_;
+  std::vector<PresentedValue> values_;
+};
+
+// Waits before the next poll: the CA's Retry-After when it sent one, else a short
+// interval growing to 2 s. False when stopping or past the deadline.
+bool wait_before_poll(AcmeSession& session, const IssueEnvironment& environment,
+                      std::chrono::milliseconds& interval,
+                      std::chrono::steady_clock::time_point deadline) {
+  auto delay = interval;
+  if (auto hint = session.take_retry_after()) {
+    delay = std::clamp<std::chrono::milliseconds>(*hint, std::chrono::milliseconds(100),
+                                                  std::chrono::milliseconds(60000));
+  }
+  interval = std::min(interval * 2, std::chrono::milliseconds(2000));
+  if (std::chrono::steady_clock::now() + delay > deadline) return false;
+  return environment.sleep(delay);
+}
+
+Error stopped_or_timeout(const IssueEnvironment& environment, const std::string& what) {
+  return make_error("timeout", what + " did not finish within " +
+                                   std::to_string(environment.max_wait.count()) + " s");
+}
+
+Result<Authorization> await_authorization(AcmeSession& session, const std::string& url,
+                                          const IssueEnvironment& environment) {
+  const auto deadline = std::chrono::steady_clock::now() + environment.max_wait;
+  std::chrono::milliseconds interval(100);
+  for (;;) {
+    auto authorization = fetch_authorization(session, url);
+    if (!authorization) return authorization.error();
+    if (authorization->status != "pending" && authorization->status != "processing") {
+      return authorization;
+    }
+    if (!wait_before_poll(session, environment, interval, deadline)) {
+      return stopped_or_timeout(environment, "validation of " + authorization->domain);
+    }
+  }
+}
+
+Result<Order> await_order(AcmeSession& session, Order order, const std::vector<std::string>& until,
+                          const IssueEnvironment& environment) {
+  const auto deadline = std::chrono::steady_clock::now() + environment.max_wait;
+  std::chrono::milliseconds interval(100);
+  for (;;) {
+    if (std::find(until.begin(), until.end(), order.status) != until.end()) return order;
+    if (order.status == "invalid") {
+      return make_error("order", "the CA marked the order invalid" +
+                                     (order.error.is_object() ? ": " + problem::describe(order.error) : std::string()));
+    }
+    if (!wait_before_poll(session, environment, interval, deadline)) {
+      return stopped_or_timeout(environment, "order " + order.url);
+    }
+    auto fresh = fetch_order(session, order.url);
+    if (!fresh) return fresh.error();
+    order = std::move(*fresh);
+  }
+}
+
+// The CLI's store writes reach a running daemon's DNS index a moment later.
+void wait_until_served(const PresentedValues& presented, const IssueEnvironment& environment) {
+  if (!environment.visibility_check) return;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  for (const auto& value : presented.values()) {
+    const std::string fqdn = value.name + "." + environment.zone + ".";
+    for (;;) {
+      auto served = query_txt(fqdn, *environment.visibility_check);
+      if (served && std::find(served->begin(), served->end(), value.value) != served->end()) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        log::warning("challenge value not yet served by our DNS; asking the CA anyway", {{"name", fqdn}});
+        return;
+      }
+      if (!environment.sleep(std::chrono::milliseconds(100))) return;
+    }
+  }
+}
+
+Result<EvpPkeyPtr> certificate_key(const CertificateJob& job) {
+  if (job.reuse_key) {
+    if (auto pem = read_file(job.key_path)) {
+      if (auto key = private_key_from_pem(*pem)) return std::move(*key);
+      log::warning("existing certificate key unreadable; generating a new one", {{"path", job.key_path}});
+    }
+  }
+  return generate_private_key(job.key_type);
+}
+
+}  // namespace
+
+Status check_job(const CertificateJob& job, const IssueEnvironment& environment) {
+  if (job.domains.empty()) return make_error("config", "certificate " + job.name + " has no domains");
+  if (!is_valid_key_type(job.key_type)) {
+    return make_error("config", "certificate " + job.name + ": unknown key_type " + job.key_type);
+  }
+  for (const auto& domain : job.domains) {
+    auto name = challenge_record_name(domain, environment.zone, job.challenge_subdomain);
+    if (!name) return make_error("config", "certificate " + job.name + ": " + name.error().message);
+    if (environment.check_cnames && !is_inside_zone(domain, environment.zone)) {
+      const std::string target = job.challenge_subdomain + "." + environment.zone;
+      if (auto status = check_cname_delegation(domain, target, environment.resolver); !status) {
+        return make_error("cname", "certificate " + job.name + ": " + status.error().message);
+      }
+    }
+  }
+  return ok_status();
+}
+
+Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresenter& presenter,
+                                          const CertificateJob& job,
+                                          const IssueEnvironment& environment,
+                                          const std::string& replaces) {
+  if (auto status = check_job(job, environment); !status) return status.error();
+  auto order = new_order(session, job.domains, replaces);
+  if (!order && !replaces.empty()) {
+    // A CA may refuse "replaces" (already replaced, unknown); the renewal still matters more.
+    log::info("newOrder with replaces failed; retrying without", {{"error", order.error().message}});
+    order = new_order(session, job.domains, "");
+  }
+  if (!order) return order.error();
+
+  const std::string thumbprint = [&] {
+    auto jwk = public_jwk(session.account_key());
+    return jwk ? jwk_thumbprint(*jwk) : std::string();
+  }();
+  std::vector<std::pair<Challenge, std::string>> to_validate;  // challenge, domain
+  PresentedValues presented(presenter);
+  for (const auto& url : order->authorizations) {
+    auto authorization = fetch_authorization(session, url);
+    if (!authorization) return authorization.error();
+    if (authorization->status == "valid") continue;
+    if (authorization->status != "pending") {
+      return make_error("authorization", authorization->domain + ": authorization is " + authorization->status);
+    }
+    const auto challenge = std::find_if(authorization->challenges.begin(), authorization->challenges.end(),
+                                        [](const Challenge& c) { return c.type == "dns-01"; });
+    if (challenge == authorization->challenges.end()) {
+      return make_error("authorization", authorization->domain + ": the CA offers no dns-01 challenge");
+    }
+    const std::string domain = (authorization->wildcard ? "*." : "") + authorization->domain;
+    auto name = challenge_record_name(domain, environment.zone, job.challenge_subdomain);
+    if (!name) return name.error();
+    const std::string value = dns01_txt_value(key_authorization(challenge->token, thumbprint));
+    if (auto status = presented.add(*name, value); !status) {
+      return make_error("store", "cannot present the challenge for " + domain + ": " + status.error().message);
+    }
+    to_validate.emplace_back(*challenge, authorization->url);
+  }
+  wait_until_served(presented, environment);
+
+  for (const auto& [challenge, authorization_url] : to_validate) {
+    if (auto status = respond_to_challenge(session, challenge); !status) return status.error();
+  }
+  for (const auto& [challenge, authorization_url] : to_validate) {
+    auto done = await_authorization(session, authorization_url, environment);
+    if (!done) return done.error();
+    if (done->status != "valid") {
+      std::string detail = "authorization " + done->status;
+      for (const auto& c : done->challenges) {
+        if (c.type == "dns-01" && c.error.is_object()) detail = problem::describe(c.error);
+      }
+      return make_error("challenge", done->domain + ": dns-01 validation failed: " + detail);
+    }
+  }
+
+  auto ready = await_order(session, std::move(*order), {"ready", "valid"}, environment);
+  if (!ready) return ready.error();
+  auto key = certificate_key(job);
+  if (!key) return key.error();
+  if (ready->status == "ready") {
+    auto csr = make_csr(key->get(), job.domains);
+    if (!csr) return csr.error();
+    auto finalized = finalize_order(session, *ready, *csr);
+    if (!finalized) return finalized.error();
+    ready = await_order(session, std::move(*finalized), {"valid"}, environment);
+    if (!ready) return ready.error();
+  }
+  if (ready->certificate.empty()) return make_error("protocol", "valid order without certificate URL");
+  auto chain = download_certificate(session, ready->certificate, job.preferred_chain);
+  if (!chain) return chain.error();
+  auto info = inspect_certificate_chain(*chain);
+  if (!info) return make_error("certificate", "the CA returned no usable certificate: " + info.error().message);
+  if (!certificate_matches_key(*chain, key->get())) {
+    return make_error("certificate", "the issued certificate does not match our key");
+  }
+  if (auto status = write_file_atomically(job.key_path, private_key_to_pem(key->get()), 0600); !status) {
+    return status.error();
+  }
+  if (auto status = write_file_atomically(job.cert_path, *chain, 0600); !status) return status.error();
+  return info;
+}
+
+}  // namespace acmednsd::acme

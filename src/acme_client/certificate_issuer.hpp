@@ -1,0 +1,57 @@
+// The orchestrator: one order from newOrder to the PEM files on disk. Presents every
+// DNS-01 value before asking the CA to validate any (the CA may check them in any order),
+// cleans them up whatever happens, finalizes with a fresh (or reused) key, downloads the
+// preferred chain and writes key and chain atomically.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "acme_client/acme_session.hpp"
+#include "acme_client/dns01_challenge.hpp"
+#include "acme_client/x509_tools.hpp"
+#include "common/result.hpp"
+#include "config/config.hpp"
+
+namespace acmednsd::acme {
+
+struct CertificateJob {
+  std::string name;
+  std::vector<std::string> domains;
+  std::string challenge_subdomain;
+  std::string cert_path;
+  std::string key_path;
+  std::string key_type = "ec256";
+  bool reuse_key = false;
+  std::string preferred_chain;
+  std::string deploy_command;
+  std::string directory_url;
+  bool is_api_certificate = false;
+};
+
+struct IssueEnvironment {
+  std::string zone;  // general.domain
+  bool check_cnames = true;
+  std::string resolver;  // for the CNAME check
+  // Set when another process serves our DNS (the CLI beside a running daemon): wait
+  // until that server answers the presented values before asking the CA to validate.
+  std::optional<Endpoint> visibility_check;
+  // Sleeps; returns false when the service is stopping.
+  std::function<bool(std::chrono::milliseconds)> sleep;
+  std::chrono::seconds max_wait{600};  // per polling phase
+};
+
+// Checks the job's names map to store names (and, for CNAME-delegated ones when
+// asked, that the CNAMEs exist) before any request to the CA.
+Status check_job(const CertificateJob& job, const IssueEnvironment& environment);
+
+// `replaces`: ARI identifier of the certificate being renewed ("" for none).
+Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresenter& presenter,
+                                          const CertificateJob& job,
+                                          const IssueEnvironment& environment,
+                                          const std::string& replaces);
+
+}  // namespace acmednsd::acme
