@@ -1,0 +1,120 @@
+// Wiring of the DNS plane: zone data from Config, then one UDP and/or TCP listener per
+// configured address, all on the application's io_context.
+#include "dns/dns_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <thread>
+#include <vector>
+
+#include "common/log.hpp"
+#include "dns/listeners.hpp"
+#include "dns/zone_data.hpp"
+
+namespace acmednsd::dns {
+namespace {
+
+namespace asio = boost::asio;
+
+std::string endpoint_text(const Endpoint& e) {
+  const bool v6 = e.host.find(':') != std::string::npos;
+  return (v6 ? "[" + e.host + "]" : e.host) + ":" + std::to_string(e.port);
+}
+
+// general.listen + general.protocol -> concrete addresses. ":53" means every address:
+// "::" dual-stack, or only one family when the protocol has a 4/6 suffix.
+Result<std::vector<ListenAddress>> resolve_listen(const GeneralConfig& general) {
+  std::vector<ListenAddress> out;
+  if (general.listen.empty()) return make_error("config_invalid", "[general] listen: no address given");
+  for (const auto& e : general.listen) {
+    ListenAddress a;
+    a.port = e.port;
+    if (e.host.empty()) {
+      if (general.protocol.ipv6) {
+        a.address = asio::ip::address_v6::any();
+        a.v6_only = !general.protocol.ipv4;
+      } else {
+        a.address = asio::ip::address_v4::any();
+      }
+      out.push_back(a);
+      continue;
+    }
+    boost::system::error_code ec;
+    a.address = asio::ip::make_address(e.host, ec);
+    if (ec) {
+      return make_error("config_invalid",
+                        "[general] listen \"" + endpoint_text(e) + "\": not an IP address");
+    }
+    if ((a.address.is_v4() && !general.protocol.ipv4) || (a.address.is_v6() && !general.protocol.ipv6)) {
+      return make_error("config_invalid", "[general] listen \"" + endpoint_text(e) +
+                                              "\": address family excluded by protocol");
+    }
+    out.push_back(a);
+  }
+  return out;
+}
+
+class DnsServerImpl : public DnsServer {
+ public:
+  explicit DnsServerImpl(std::vector<std::shared_ptr<Listener>> listeners)
+      : listeners_(std::move(listeners)) {}
+  ~DnsServerImpl() override { stop(); }
+
+  void stop() override {
+    for (auto& l : listeners_) l->stop();
+    listeners_.clear();
+  }
+
+ private:
+  std::vector<std::shared_ptr<Listener>> listeners_;
+};
+
+}  // namespace
+
+std::string ListenAddress::to_string() const {
+  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return host + ":" + std::to_string(port);
+}
+
+Status check_zone_config(const Config& config) {
+  auto zone = ZoneData::build(config.general);
+  if (!zone) return zone.error();
+  return ok_status();
+}
+
+Result<std::unique_ptr<DnsServer>> DnsServer::create(asio::io_context& io, const Config& config,
+                                                     const AnswerIndex& index) {
+  auto zone = ZoneData::build(config.general);
+  if (!zone) return zone.error();
+  auto addresses = resolve_listen(config.general);
+  if (!addresses) return addresses.error();
+
+  auto context = std::make_shared<ServingContext>();
+  context->zone = zone.value();
+  context->index = &index;
+  context->query_log = config.log.query_log;
+
+  const unsigned threads =
+      config.general.threads != 0 ? config.general.threads : std::max(1u, std::thread::hardware_concurrency());
+  const TcpLimits limits{config.general.tcp_max_connections, config.general.tcp_idle_timeout_ms};
+  std::vector<std::shared_ptr<Listener>> listeners;
+  for (const auto& address : addresses.value()) {
+    if (config.general.protocol.udp) {
+      auto udp = open_udp_listener(io, address, threads, context);
+      if (!udp) return udp.error();
+      listeners.push_back(udp.value());
+    }
+    if (config.general.protocol.tcp) {
+      auto tcp = open_tcp_listener(io, address, limits, context);
+      if (!tcp) return tcp.error();
+      listeners.push_back(tcp.value());
+    }
+    log::info("dns listening", {{"address", address.to_string()},
+                                {"udp", config.general.protocol.udp ? "yes" : "no"},
+                                {"tcp", config.general.protocol.tcp ? "yes" : "no"}});
+  }
+  // Every address is bound before any listener starts: a taken one fails create().
+  for (auto& l : listeners) l->start();
+  return std::unique_ptr<DnsServer>(std::make_unique<DnsServerImpl>(std::move(listeners)));
+}
+
+}  // namespace acmednsd::dns

@@ -1,0 +1,55 @@
+// The thin network loops around the responder. Private to src/dns/.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.hpp"
+#include "dns/zone_data.hpp"
+#include "store/answer_index.hpp"
+
+namespace acmednsd::dns {
+
+// What every listener shares: the zone (immutable), the index (read-only here).
+struct ServingContext {
+  std::shared_ptr<const ZoneData> zone;
+  const AnswerIndex* index = nullptr;
+  bool query_log = false;
+};
+
+struct ListenAddress {
+  boost::asio::ip::address address;
+  std::uint16_t port = 0;
+  bool v6_only = true;  // false only for the dual-stack wildcard "::"
+
+  [[nodiscard]] std::string to_string() const;
+};
+
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  virtual void start() = 0;
+  virtual void stop() = 0;  // thread-safe; runs the close on the listener's strand
+};
+
+// `sockets` SO_REUSEPORT sockets on the same address, one per worker thread.
+Result<std::shared_ptr<Listener>> open_udp_listener(boost::asio::io_context& io,
+                                                    const ListenAddress& where,
+                                                    unsigned sockets,
+                                                    std::shared_ptr<const ServingContext> context);
+
+struct TcpLimits {
+  std::uint32_t max_connections = 1024;
+  std::uint32_t idle_timeout_ms = 10000;
+};
+
+Result<std::shared_ptr<Listener>> open_tcp_listener(boost::asio::io_context& io,
+                                                    const ListenAddress& where,
+                                                    const TcpLimits& limits,
+                                                    std::shared_ptr<const ServingContext> context);
+
+}  // namespace acmednsd::dns

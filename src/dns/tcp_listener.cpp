@@ -1,0 +1,196 @@
+// TCP per RFC 7766: 2-byte length framing, any number of pipelined queries per
+// connection (all complete frames in a read are answered and written back in one
+// write), an idle timeout and a cap on concurrent connections. One coroutine per
+// connection on its own strand; a watchdog coroutine closes idle connections.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <list>
+#include <mutex>
+#include <vector>
+
+#include "common/log.hpp"
+#include "dns/listeners.hpp"
+#include "dns/responder.hpp"
+#include "dns/wire.hpp"
+
+namespace acmednsd::dns {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+class Connection {
+ public:
+  explicit Connection(tcp::socket socket)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point deadline_;
+
+  void close() {
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    timer_.cancel();
+  }
+};
+
+class TcpListener : public Listener, public std::enable_shared_from_this<TcpListener> {
+ public:
+  TcpListener(asio::io_context& io, const TcpLimits& limits,
+              std::shared_ptr<const ServingContext> context)
+      : io_(io), strand_(asio::make_strand(io)), acceptor_(strand_), limits_(limits),
+        context_(std::move(context)) {}
+
+  tcp::acceptor& acceptor() { return acceptor_; }
+
+  void start() override {
+    asio::co_spawn(strand_, accept_loop(shared_from_this()), asio::detached);
+  }
+
+  void stop() override {
+    asio::post(strand_, [self = shared_from_this()] {
+      boost::system::error_code ignored;
+      self->acceptor_.close(ignored);
+    });
+    std::lock_guard lock(mutex_);
+    for (auto& weak : connections_) {
+      if (auto c = weak.lock()) asio::post(c->socket_.get_executor(), [c] { c->close(); });
+    }
+  }
+
+ private:
+  static asio::awaitable<void> accept_loop(std::shared_ptr<TcpListener> self) {
+    while (self->acceptor_.is_open()) {
+      auto [ec, socket] = co_await self->acceptor_.async_accept(asio::make_strand(self->io_), use_tuple);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) co_return;
+        // Out of file descriptors or similar: pause instead of spinning.
+        asio::steady_timer pause(self->strand_, std::chrono::milliseconds(50));
+        co_await pause.async_wait(use_tuple);
+        continue;
+      }
+      if (self->active_.load() >= self->limits_.max_connections) {
+        boost::system::error_code ignored;
+        socket.close(ignored);  // over the cap: a fast refusal beats a hanging client
+        continue;
+      }
+      auto connection = std::make_shared<Connection>(std::move(socket));
+      self->track(connection);
+      asio::co_spawn(connection->socket_.get_executor(), serve(self, connection), asio::detached);
+    }
+  }
+
+  void track(const std::shared_ptr<Connection>& connection) {
+    ++active_;
+    std::lock_guard lock(mutex_);
+    connections_.remove_if([](const std::weak_ptr<Connection>& w) { return w.expired(); });
+    connections_.push_back(connection);
+  }
+
+  static asio::awaitable<void> serve(std::shared_ptr<TcpListener> self, std::shared_ptr<Connection> c) {
+    try {
+      co_await (read_and_answer(self, c) || idle_watchdog(c));
+    } catch (const std::exception& e) {
+      log::warning("dns tcp connection failed", {{"error", e.what()}});
+    }
+    c->close();
+    --self->active_;
+  }
+
+  static asio::awaitable<void> idle_watchdog(std::shared_ptr<Connection> c) {
+    for (;;) {
+      c->timer_.expires_at(c->deadline_);
+      co_await c->timer_.async_wait(use_tuple);
+      if (!c->socket_.is_open() || std::chrono::steady_clock::now() >= c->deadline_) co_return;
+    }
+  }
+
+  static asio::awaitable<void> read_and_answer(std::shared_ptr<TcpListener> self,
+                                               std::shared_ptr<Connection> c) {
+    const auto idle = std::chrono::milliseconds(self->limits_.idle_timeout_ms);
+    std::vector<std::uint8_t> in(4096);
+    std::vector<std::uint8_t> out;
+    std::vector<std::uint8_t> scratch(kMaxMessage);
+    std::size_t have = 0;
+    const ClientInfo client{Transport::tcp};
+    for (;;) {
+      c->deadline_ = std::chrono::steady_clock::now() + idle;
+      auto [ec, n] = co_await c->socket_.async_read_some(
+          asio::buffer(in.data() + have, in.size() - have), use_tuple);
+      if (ec) co_return;
+      have += n;
+      std::size_t pos = 0;
+      out.clear();
+      const std::int64_t now = std::time(nullptr);
+      while (have - pos >= 2) {
+        const std::size_t length = read_u16(in.data() + pos);
+        if (length == 0) co_return;  // not a DNS message: the peer is confused
+        if (have - pos - 2 < length) break;
+        const std::size_t size = respond({in.data() + pos + 2, length}, client, *self->context_->zone,
+                                         *self->context_->index, now, scratch);
+        if (size != 0) {
+          out.push_back(static_cast<std::uint8_t>(size >> 8));
+          out.push_back(static_cast<std::uint8_t>(size));
+          out.insert(out.end(), scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(size));
+        }
+        pos += 2 + length;
+      }
+      std::memmove(in.data(), in.data() + pos, have - pos);
+      have -= pos;
+      // A frame may be up to 64 KiB: grow only when one needs it.
+      if (have >= 2 && read_u16(in.data()) + 2u > in.size()) in.resize(read_u16(in.data()) + 2u);
+      if (!out.empty()) {
+        auto [write_ec, written] = co_await asio::async_write(c->socket_, asio::buffer(out), use_tuple);
+        if (write_ec) co_return;
+      }
+    }
+  }
+
+  asio::io_context& io_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  tcp::acceptor acceptor_;
+  TcpLimits limits_;
+  std::shared_ptr<const ServingContext> context_;
+  std::atomic<std::uint32_t> active_{0};
+  std::mutex mutex_;
+  std::list<std::weak_ptr<Connection>> connections_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<Listener>> open_tcp_listener(asio::io_context& io, const ListenAddress& where,
+                                                    const TcpLimits& limits,
+                                                    std::shared_ptr<const ServingContext> context) {
+  auto listener = std::make_shared<TcpListener>(io, limits, std::move(context));
+  boost::system::error_code ec;
+  const tcp::endpoint endpoint(where.address, where.port);
+  tcp::acceptor& acceptor = listener->acceptor();
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec && where.address.is_v6()) acceptor.set_option(asio::ip::v6_only(where.v6_only), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);  // restarts in TIME_WAIT
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return make_error("listen_failed", "cannot listen on tcp " + where.to_string() + ": " + ec.message());
+  }
+  return std::shared_ptr<Listener>(std::move(listener));
+}
+
+}  // namespace acmednsd::dns
