@@ -2,7 +2,9 @@
 // Everything else in src/http_api/ is private.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "common/result.hpp"
 #include "config/config.hpp"
@@ -22,6 +24,9 @@ class HttpServer {
   virtual ~HttpServer() = default;
   virtual void stop() = 0;        // stop accepting, let in-flight requests finish
   virtual void reload_tls() = 0;  // re-read certificate files (SIGHUP)
+  // Prometheus text appended to /metrics, e.g. the DNS plane's counters. Call before
+  // the io_context runs; `source` is then called on API threads.
+  virtual void add_metrics_source(std::function<std::string()> source) = 0;
 };
 
 }  // namespace acmednsd::http_api
