@@ -87,7 +87,10 @@ struct ApiConfig {
   std::uint32_t registration_rate_per_minute = 0;   // per source address, 0 = unlimited
   std::uint32_t auth_failures_per_minute = 0;       // per source address, 0 = unlimited
   std::optional<Endpoint> metrics_listen;           // unset = served on the API listener
-  bool hsts = false;
+  bool hsts = false;  // acme-dns key: hsts_enabled
+  std::uint32_t hsts_max_age = 31536000;
+  bool hsts_include_subdomains = false;
+  bool hsts_preload = false;
   std::uint32_t max_body_bytes = 64 * 1024;
   std::uint32_t max_header_bytes = 8 * 1024;
   std::uint32_t max_connections = 1024;

@@ -57,7 +57,12 @@ class AnswerIndex {
   void put_value(std::string_view relative_name, std::string_view value, std::int64_t updated_at);
   void remove_value(std::string_view relative_name, std::string_view value);
   void set_serial_at_least(std::uint32_t serial);
-  void bump_serial(std::int64_t now_unix);
+  // Takes over the names and values of `fresh` (shard by shard; readers see each shard
+  // either before or after) and its serial if higher. `fresh` is left empty.
+  void replace_contents(AnswerIndex& fresh);
+  // The serial after `current` for a change at `now_unix`: the clock when it is ahead,
+  // otherwise current + 1 (RFC 1982 arithmetic).
+  static std::uint32_t next_serial(std::uint32_t current, std::int64_t now_unix);
 
   [[nodiscard]] std::size_t name_count() const;
   [[nodiscard]] std::size_t value_count() const;

@@ -112,6 +112,8 @@ class Store {
 // Validation shared by every entry point.
 bool is_valid_txt_value(std::string_view value);   // 43 chars of A-Za-z0-9-_
 bool is_valid_api_key(std::string_view key);       // 40 chars of A-Za-z0-9-_
+// A lowercase relative owner name: labels of 1..63 [a-z0-9-_], at most 200 in all.
+bool is_valid_owner_name(std::string_view name);
 // Canonical lowercase form of a UUID in any case, or nullopt.
 std::optional<std::string> canonical_uuid(std::string_view text);
 

@@ -1,0 +1,138 @@
+// `acme-dnsd serve`: wires the planes together around one io_context, and handles
+// signals: SIGTERM/SIGINT drain and exit, SIGHUP reopens the log and reloads TLS.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <iostream>
+#include <thread>
+
+#include "acme_client/acme_service.hpp"
+#include "app/app.hpp"
+#include "common/log.hpp"
+#include "dns/dns_server.hpp"
+#include "http_api/http_server.hpp"
+#include "store/store.hpp"
+
+namespace acmednsd::app {
+namespace {
+
+namespace asio = boost::asio;
+
+StoreOptions store_options(const Config& config) {
+  StoreOptions o;
+  o.path = config.database.connection;
+  o.retention.limit = config.general.txt_limit;
+  o.retention.retention_seconds = config.general.txt_retention_seconds;
+  return o;
+}
+
+bool uses_acme(const Config& config) {
+  return config.api.tls == TlsMode::acme || config.api.tls == TlsMode::letsencrypt ||
+         config.api.tls == TlsMode::letsencryptstaging || !config.certificates.empty();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_store(const Config& config) { return Store::open(store_options(config)); }
+
+int check_config(const Config& config) {
+  for (const auto& w : config.warnings) std::cerr << "warning: " << w << "\n";
+  if (auto s = dns::check_zone_config(config); !s) {
+    std::cerr << "acme-dnsd: invalid configuration:\n" << s.error().message << "\n";
+    return kExitUsage;
+  }
+  std::cout << "configuration OK: " << config.source_path << "\n";
+  return kExitOk;
+}
+
+int serve(const Config& config) {
+  if (auto err = log::configure(config.log); !err.empty()) {
+    std::cerr << "acme-dnsd: " << err << "\n";
+    return kExitFailure;
+  }
+  for (const auto& w : config.warnings) log::warning(w);
+  if (auto s = dns::check_zone_config(config); !s) {
+    std::cerr << "acme-dnsd: invalid configuration:\n" << s.error().message << "\n";
+    return kExitUsage;
+  }
+  auto store = open_store(config);
+  if (!store) {
+    log::error("cannot open the database", {{"path", config.database.connection}, {"error", store.error().message}});
+    return kExitFailure;
+  }
+  const unsigned threads = config.general.threads != 0 ? config.general.threads
+                                                       : std::max(1U, std::thread::hardware_concurrency());
+  asio::io_context io(static_cast<int>(threads));
+
+  auto dns_server = dns::DnsServer::create(io, config, (*store)->index());
+  if (!dns_server) {
+    log::error("cannot start the DNS server", {{"error", dns_server.error().message}});
+    return kExitFailure;
+  }
+  auto http_server = http_api::HttpServer::create(io, config, **store);
+  if (!http_server) {
+    log::error("cannot start the HTTP API", {{"error", http_server.error().message}});
+    return kExitFailure;
+  }
+  std::unique_ptr<acme::AcmeService> acme_service;
+  if (uses_acme(config)) {
+    auto created = acme::AcmeService::create(config, **store);
+    if (!created) {
+      log::error("cannot start the ACME client", {{"error", created.error().message}});
+      return kExitFailure;
+    }
+    acme_service = std::move(created.value());
+    auto* http = http_server->get();
+    acme_service->on_api_certificate([http] { http->reload_tls(); });
+    acme_service->start();
+  }
+
+  asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+  asio::signal_set hup_signal(io, SIGHUP);
+  asio::steady_timer grace(io);
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    hup_signal.cancel();
+    (*dns_server)->stop();
+    (*http_server)->stop();
+    // In-flight requests get a bounded time to finish; then the loop stops regardless.
+    grace.expires_after(std::chrono::seconds(5));
+    grace.async_wait([&io](const boost::system::error_code& e) {
+      if (!e) io.stop();
+    });
+  });
+  std::function<void()> wait_hup = [&] {
+    hup_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      if (auto err = log::reopen(); !err.empty()) std::cerr << "acme-dnsd: " << err << "\n";
+      (*http_server)->reload_tls();
+      log::info("SIGHUP: log reopened, TLS certificates reloaded; other settings need a restart");
+      wait_hup();
+    });
+  };
+  wait_hup();
+
+  log::info("acme-dnsd started", {{"zone", config.general.domain},
+                                  {"api", config.api.ip + ":" + std::to_string(config.api.port)},
+                                  {"threads", std::to_string(threads)},
+                                  {"accounts", std::to_string((*store)->index().name_count())}});
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  if (acme_service) acme_service->stop();
+  log::info("stopped");
+  return kExitOk;
+}
+
+int cert(const Config& config, const std::vector<std::string>& args) {
+  auto store = open_store(config);
+  if (!store) {
+    std::cerr << "acme-dnsd: cannot open the database: " << store.error().message << "\n";
+    return kExitFailure;
+  }
+  return acme::run_cert_command(config, **store, args);
+}
+
+}  // namespace acmednsd::app

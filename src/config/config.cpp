@@ -1,0 +1,493 @@
+// TOML -> Config. Every key is read through a SectionReader that knows the key's type
+// and range, so an error always names the file, line, section, key and value, and any
+// key nobody read is reported as unknown (a typo must not silently mean "default").
+#include "config/config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "common/cidr.hpp"
+#include "config/config_values.hpp"
+
+namespace acmednsd {
+namespace {
+
+namespace cv = config_values;
+
+class Errors {
+ public:
+  explicit Errors(std::string source) : source_(std::move(source)) {}
+  void add(int line, std::string_view where, std::string_view text) {
+    std::ostringstream s;
+    s << source_ << ':' << line << ": " << where << ": " << text;
+    list_.push_back(s.str());
+  }
+  [[nodiscard]] bool empty() const { return list_.empty(); }
+  [[nodiscard]] std::string joined() const {
+    std::string out;
+    for (const auto& e : list_) out += (out.empty() ? "" : "\n") + e;
+    return out;
+  }
+  [[nodiscard]] const std::string& source() const { return source_; }
+
+ private:
+  std::string source_;
+  std::vector<std::string> list_;
+};
+
+int line_of(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
+
+std::string show(const toml::node& node) {
+  std::ostringstream s;
+  if (const auto* str = node.as_string()) {
+    s << '"' << str->get() << '"';
+  } else {
+    node.visit([&s](auto&& n) { s << n; });
+  }
+  std::string out = s.str();
+  if (out.size() > 80) out = out.substr(0, 77) + "...";
+  return out;
+}
+
+// Reads the keys of one table and remembers which ones were read.
+class SectionReader {
+ public:
+  SectionReader(const toml::table* table, std::string name, int line, Errors& errors)
+      : table_(table), name_(std::move(name)), line_(line), errors_(errors) {}
+
+  [[nodiscard]] const toml::node* node(std::string_view key) {
+    seen_.insert(std::string(key));
+    return table_ ? table_->get(key) : nullptr;
+  }
+  [[nodiscard]] bool has(std::string_view key) const { return table_ && table_->contains(key); }
+  [[nodiscard]] int line() const { return line_; }
+
+  void fail(const toml::node& n, std::string_view key, std::string_view why) {
+    errors_.add(line_of(n), where(key), show(n) + " " + std::string(why));
+  }
+  void fail_at(int line, std::string_view key, std::string_view why) {
+    errors_.add(line, where(key), why);
+  }
+  [[nodiscard]] std::string where(std::string_view key) const {
+    return "[" + name_ + "] " + std::string(key);
+  }
+
+  bool read(std::string_view key, std::string& out) {
+    const auto* n = node(key);
+    if (!n) return false;
+    if (!n->is_string()) return fail(*n, key, "is not a string"), false;
+    out = n->as_string()->get();
+    return true;
+  }
+
+  bool read(std::string_view key, bool& out) {
+    const auto* n = node(key);
+    if (!n) return false;
+    if (!n->is_boolean()) return fail(*n, key, "is not true or false"), false;
+    out = n->as_boolean()->get();
+    return true;
+  }
+
+  // Integers may also be written as strings of digits ("443"), as acme-dns does for port.
+  template <typename Int>
+  bool read(std::string_view key, Int& out, std::int64_t min, std::int64_t max) {
+    const auto* n = node(key);
+    if (!n) return false;
+    std::int64_t v = 0;
+    if (n->is_integer()) {
+      v = n->as_integer()->get();
+    } else if (n->is_string()) {
+      const auto& s = n->as_string()->get();
+      std::size_t used = 0;
+      try {
+        v = std::stoll(s, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != s.size()) return fail(*n, key, "is not a whole number"), false;
+    } else {
+      return fail(*n, key, "is not a whole number"), false;
+    }
+    if (v < min || v > max) {
+      return fail(*n, key, "is out of range " + std::to_string(min) + ".." + std::to_string(max)),
+             false;
+    }
+    out = static_cast<Int>(v);
+    return true;
+  }
+
+  // An array of strings; `allow_single` also accepts one string (acme-dns `listen`).
+  bool read(std::string_view key, std::vector<std::string>& out, bool allow_single = false) {
+    const auto* n = node(key);
+    if (!n) return false;
+    if (allow_single && n->is_string()) {
+      out = {n->as_string()->get()};
+      return true;
+    }
+    const auto* arr = n->as_array();
+    if (!arr) return fail(*n, key, "is not an array of strings"), false;
+    std::vector<std::string> values;
+    for (const auto& el : *arr) {
+      if (!el.is_string()) return fail(el, key, "is not a string"), false;
+      values.push_back(el.as_string()->get());
+    }
+    out = std::move(values);
+    return true;
+  }
+
+  bool read_duration(std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max) {
+    const auto* n = node(key);
+    if (!n) return false;
+    std::optional<std::int64_t> v;
+    if (n->is_integer()) v = n->as_integer()->get();
+    if (n->is_string()) v = cv::parse_duration(n->as_string()->get());
+    if (!v) return fail(*n, key, "is not a duration (seconds, or a number with s/m/h/d)"), false;
+    if (*v < min || *v > max) return fail(*n, key, "is out of range"), false;
+    out = *v;
+    return true;
+  }
+
+  template <typename Enum>
+  bool read_enum(std::string_view key, Enum& out,
+                 std::initializer_list<std::pair<std::string_view, Enum>> choices) {
+    std::string text;
+    if (!read(key, text)) return false;
+    for (const auto& [name, value] : choices) {
+      if (text == name) {
+        out = value;
+        return true;
+      }
+    }
+    std::string names;
+    for (const auto& c : choices) names += (names.empty() ? "" : ", ") + std::string(c.first);
+    fail(*node(key), key, "is not one of: " + names);
+    return false;
+  }
+
+  void read_cidrs(std::string_view key, std::vector<std::string>& out) {
+    if (!read(key, out)) return;
+    for (const auto& c : out) {
+      if (!Cidr::parse(c)) fail(*node(key), key, "has \"" + c + "\", which is not a CIDR (e.g. 10.0.0.0/8)");
+    }
+  }
+
+  // Legacy keys are read (so they are not "unknown") and produce a warning.
+  void legacy(std::string_view key, std::string_view why, std::vector<std::string>& warnings) {
+    if (const auto* n = node(key)) {
+      warnings.push_back(errors_.source() + ":" + std::to_string(line_of(*n)) + ": " + where(key) +
+                         " is ignored: " + std::string(why));
+    }
+  }
+
+  void reject_unknown() {
+    if (!table_) return;
+    for (const auto& [k, v] : *table_) {
+      if (!seen_.contains(std::string(k.str()))) {
+        errors_.add(static_cast<int>(k.source().begin.line), where(k.str()), "unknown key");
+      }
+    }
+  }
+
+ private:
+  const toml::table* table_;
+  std::string name_;
+  int line_;
+  Errors& errors_;
+  std::set<std::string> seen_;
+};
+
+SectionReader section(const toml::table& root, std::string_view name, Errors& errors) {
+  const auto* n = root.get(name);
+  const toml::table* t = n ? n->as_table() : nullptr;
+  if (n && !t) errors.add(line_of(*n), name, "must be a table ([" + std::string(name) + "])");
+  return SectionReader(t, std::string(name), n ? line_of(*n) : 1, errors);
+}
+
+void read_general(SectionReader r, Config& c) {
+  auto& g = c.general;
+  std::vector<std::string> listen{"127.0.0.1:5353"};
+  r.read("listen", listen, true);
+  if (listen.empty()) r.fail_at(r.line(), "listen", "needs at least one address");
+  for (const auto& l : listen) {
+    if (auto e = cv::parse_endpoint(l)) {
+      g.listen.push_back(*e);
+    } else {
+      r.fail(*r.node("listen"), "listen", "has \"" + l + "\", which is not host:port (IPv6 as [::1]:53)");
+    }
+  }
+  std::string protocol = "both";
+  if (r.read("protocol", protocol)) {
+    if (auto p = cv::parse_protocol(protocol)) {
+      g.protocol = *p;
+    } else {
+      r.fail(*r.node("protocol"), "protocol", "is not one of both, both4, both6, udp, udp4, udp6, tcp, tcp4, tcp6");
+    }
+  }
+  const auto name_key = [&r](std::string_view key, std::string& out, bool required) {
+    std::string raw;
+    if (!r.read(key, raw)) {
+      if (required) r.fail_at(r.line(), key, "is required");
+      return;
+    }
+    if (auto n = cv::normalize_domain(raw)) {
+      out = *n;
+    } else {
+      r.fail(*r.node(key), key, "is not a domain name");
+    }
+  };
+  name_key("domain", g.domain, true);
+  name_key("nsname", g.nsname, false);
+  std::string admin;
+  if (r.read("nsadmin", admin)) {
+    // acme-dns documents nsadmin as an e-mail address with '@' written as '.'; accept both.
+    if (const auto at = admin.find('@'); at != std::string::npos) admin[at] = '.';
+    if (auto n = cv::normalize_domain(admin)) {
+      g.nsadmin = *n;
+    } else {
+      r.fail(*r.node("nsadmin"), "nsadmin", "is not a mailbox name like admin.example.org");
+    }
+  }
+  if (g.nsname.empty()) g.nsname = g.domain;
+  if (g.nsadmin.empty() && !g.domain.empty()) g.nsadmin = "hostmaster." + g.domain;
+  r.read("records", g.records);
+  r.read("debug", g.debug);
+  r.read("txt_ttl", g.txt_ttl, 0, 86400);
+  r.read("negative_ttl", g.negative_ttl, 0, 60);
+  r.read("static_ttl", g.static_ttl, 0, 604800);
+  r.read("soa_refresh", g.soa_refresh, 1, 2147483647);
+  r.read("soa_retry", g.soa_retry, 1, 2147483647);
+  r.read("soa_expire", g.soa_expire, 1, 2147483647);
+  r.read("txt_limit", g.txt_limit, 2, 1000);
+  r.read_duration("txt_retention", g.txt_retention_seconds, 0, 365LL * 86400);
+  r.read("threads", g.threads, 0, 256);
+  r.read("tcp_max_connections", g.tcp_max_connections, 1, 1000000);
+  r.read("tcp_idle_timeout_ms", g.tcp_idle_timeout_ms, 100, 3600000);
+  r.read("edns_udp_size", g.edns_udp_size, 512, 4096);
+  r.read("rrl_responses_per_second", g.rrl_responses_per_second, 0, 1000000);
+  r.read("rrl_slip", g.rrl_slip, 0, 10);
+  r.read("rrl_ipv4_prefix", g.rrl_ipv4_prefix, 8, 32);
+  r.read("rrl_ipv6_prefix", g.rrl_ipv6_prefix, 16, 128);
+  r.reject_unknown();
+}
+
+void read_database(SectionReader r, Config& c) {
+  auto& d = c.database;
+  if (r.read("engine", d.engine)) {
+    if (d.engine == "sqlite") d.engine = "sqlite3";
+    if (d.engine == "postgres") {
+      r.fail(*r.node("engine"), "engine", "is not supported yet: this build stores its data in SQLite (engine = \"sqlite3\")");
+    } else if (d.engine != "sqlite3") {
+      r.fail(*r.node("engine"), "engine", "is not one of sqlite3, sqlite");
+    }
+  }
+  if (r.read("connection", d.connection) && d.connection.empty()) {
+    r.fail(*r.node("connection"), "connection", "must name the SQLite database file");
+  }
+  r.reject_unknown();
+}
+
+void read_api(SectionReader r, Config& c) {
+  auto& a = c.api;
+  if (r.read("ip", a.ip) && !a.ip.empty() && !cv::is_ip_literal(a.ip) && a.ip != "localhost") {
+    r.fail(*r.node("ip"), "ip", "is not an IP address");
+  }
+  if (a.ip == "localhost") a.ip = "127.0.0.1";
+  r.read("port", a.port, 1, 65535);
+  r.read("disable_registration", a.disable_registration);
+  r.read_enum("tls", a.tls,
+              {{"none", TlsMode::none}, {"cert", TlsMode::cert}, {"acme", TlsMode::acme},
+               {"letsencrypt", TlsMode::letsencrypt},
+               {"letsencryptstaging", TlsMode::letsencryptstaging}});
+  r.read("tls_cert_privkey", a.tls_cert_privkey);
+  r.read("tls_cert_fullchain", a.tls_cert_fullchain);
+  if (a.tls == TlsMode::cert && (a.tls_cert_privkey.empty() || a.tls_cert_fullchain.empty())) {
+    r.fail_at(r.line(), "tls", "= \"cert\" needs tls_cert_privkey and tls_cert_fullchain");
+  }
+  r.read("acme_cache_dir", a.acme_cache_dir);
+  r.read("notification_email", a.notification_email);
+  r.read("corsorigins", a.corsorigins);
+  r.read("use_header", a.use_header);
+  r.read("header_name", a.header_name);
+  r.read("hsts_enabled", a.hsts);
+  r.read("hsts_max_age", a.hsts_max_age, 0, 2147483647);
+  r.read("hsts_include_subdomains", a.hsts_include_subdomains);
+  r.read("hsts_preload", a.hsts_preload);
+  r.legacy("api_domain", "the API certificate is for general.domain", c.warnings);
+  r.legacy("autocert_port", "DNS-01 is used for the API certificate, no HTTP port is needed", c.warnings);
+  r.read_cidrs("trusted_proxies", a.trusted_proxies);
+  r.read_enum("registration", a.registration,
+              {{"open", RegistrationPolicy::open}, {"disabled", RegistrationPolicy::disabled},
+               {"token", RegistrationPolicy::token}});
+  if (a.disable_registration) a.registration = RegistrationPolicy::disabled;
+  r.read("registration_tokens", a.registration_tokens);
+  if (a.registration == RegistrationPolicy::token && a.registration_tokens.empty()) {
+    r.fail_at(r.line(), "registration", "= \"token\" needs registration_tokens");
+  }
+  r.read_cidrs("registration_allowfrom", a.registration_allowfrom);
+  r.read("registration_rate_per_minute", a.registration_rate_per_minute, 0, 1000000);
+  r.read("auth_failures_per_minute", a.auth_failures_per_minute, 0, 1000000);
+  std::string metrics;
+  if (r.read("metrics_listen", metrics) && !metrics.empty()) {
+    if (auto e = cv::parse_endpoint(metrics)) {
+      a.metrics_listen = *e;
+    } else {
+      r.fail(*r.node("metrics_listen"), "metrics_listen", "is not host:port");
+    }
+  }
+  r.read("max_body_bytes", a.max_body_bytes, 256, 16 * 1024 * 1024);
+  r.read("max_header_bytes", a.max_header_bytes, 1024, 1024 * 1024);
+  r.read("max_connections", a.max_connections, 1, 1000000);
+  r.read("read_timeout_ms", a.read_timeout_ms, 100, 3600000);
+  r.read("write_timeout_ms", a.write_timeout_ms, 100, 3600000);
+  r.read("idle_timeout_ms", a.idle_timeout_ms, 100, 3600000);
+  if (a.use_header && a.trusted_proxies.empty()) {
+    c.warnings.push_back("[api] use_header = true without trusted_proxies: any client can set " +
+                         a.header_name + " and pass allowfrom checks; list your proxies in trusted_proxies");
+  }
+  r.reject_unknown();
+}
+
+void read_log(SectionReader r, Config& c) {
+  auto& l = c.log;
+  r.read_enum("loglevel", l.loglevel,
+              {{"error", LogLevel::error}, {"warning", LogLevel::warning}, {"warn", LogLevel::warning},
+               {"info", LogLevel::info}, {"debug", LogLevel::debug}});
+  if (r.read("logtype", l.logtype) && l.logtype != "stdout" && l.logtype != "file") {
+    r.fail(*r.node("logtype"), "logtype", "is not one of stdout, file");
+  }
+  r.read("logfile", l.logfile);
+  if (l.logtype == "file" && l.logfile.empty()) r.fail_at(r.line(), "logtype", "= \"file\" needs logfile");
+  r.read_enum("logformat", l.logformat, {{"text", LogFormat::text}, {"json", LogFormat::json}});
+  r.read("query_log", l.query_log);
+  r.reject_unknown();
+}
+
+void read_acme(SectionReader r, Config& c) {
+  auto& a = c.acme;
+  r.read("directory", a.directory);
+  r.read("email", a.email);
+  r.read("agree_terms", a.agree_terms);
+  r.read("eab_kid", a.eab_kid);
+  r.read("eab_hmac_key", a.eab_hmac_key);
+  if (a.eab_kid.empty() != a.eab_hmac_key.empty()) {
+    r.fail_at(r.line(), "eab_kid", "and eab_hmac_key must be set together");
+  }
+  r.read("ca_bundle", a.ca_bundle);
+  r.read("state_dir", a.state_dir);
+  std::string kt;
+  if (r.read("account_key_type", kt)) {
+    if (kt != "ec256" && kt != "rsa2048") r.fail(*r.node("account_key_type"), "account_key_type", "is not one of ec256, rsa2048");
+    a.account_key_type = kt;
+  }
+  if (r.read("resolver", a.resolver) && !a.resolver.empty() && !cv::parse_endpoint(a.resolver)) {
+    r.fail(*r.node("resolver"), "resolver", "is not host:port");
+  }
+  r.read("check_cnames", a.check_cnames);
+  r.read("renew_check_interval_seconds", a.renew_check_interval_seconds, 60, 86400 * 7);
+  if (a.email.empty()) a.email = c.api.notification_email;
+  r.reject_unknown();
+}
+
+void read_certificates(const toml::table& root, Config& c, Errors& errors) {
+  const auto* n = root.get("certificate");
+  if (!n) return;
+  const auto* arr = n->as_array();
+  if (!arr) return errors.add(line_of(*n), "certificate", "must be written as [[certificate]] tables");
+  std::set<std::string> names;
+  for (const auto& el : *arr) {
+    const auto* t = el.as_table();
+    if (!t) {
+      errors.add(line_of(el), "certificate", "must be a table");
+      continue;
+    }
+    SectionReader r(t, "[certificate]", line_of(el), errors);
+    CertificateConfig cert;
+    cert.line = line_of(el);
+    r.read("name", cert.name);
+    std::vector<std::string> domains;
+    if (r.read("domains", domains)) {
+      for (const auto& d : domains) {
+        const bool wildcard = d.rfind("*.", 0) == 0;
+        auto norm = cv::normalize_domain(wildcard ? d.substr(2) : d);
+        if (!norm) {
+          r.fail(*r.node("domains"), "domains", "has \"" + d + "\", which is not a domain name");
+        } else {
+          cert.domains.push_back(wildcard ? "*." + *norm : *norm);
+        }
+      }
+    }
+    if (cert.domains.empty()) r.fail_at(cert.line, "domains", "needs at least one name");
+    if (cert.name.empty() && !cert.domains.empty()) cert.name = cert.domains.front();
+    if (!names.insert(cert.name).second) r.fail_at(cert.line, "name", "\"" + cert.name + "\" is used twice");
+    if (r.read("challenge_subdomain", cert.challenge_subdomain)) {
+      cert.challenge_subdomain = cv::normalize_domain(cert.challenge_subdomain).value_or("");
+    }
+    r.read("cert_path", cert.cert_path);
+    r.read("key_path", cert.key_path);
+    if (cert.cert_path.empty() || cert.key_path.empty()) {
+      r.fail_at(cert.line, "cert_path", "and key_path are required");
+    }
+    std::string kt;
+    if (r.read("key_type", kt)) {
+      static const std::set<std::string> kTypes = {"ec256", "ec384", "rsa2048", "rsa3072", "rsa4096"};
+      if (!kTypes.contains(kt)) r.fail(*r.node("key_type"), "key_type", "is not one of ec256, ec384, rsa2048, rsa3072, rsa4096");
+      cert.key_type = kt;
+    }
+    r.read("reuse_key", cert.reuse_key);
+    r.read("preferred_chain", cert.preferred_chain);
+    r.read("deploy_command", cert.deploy_command);
+    r.reject_unknown();
+    c.certificates.push_back(std::move(cert));
+  }
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view toml_text, std::string_view source_name) {
+  Errors errors{std::string(source_name)};
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& e) {
+    errors.add(static_cast<int>(e.source().begin.line), "syntax", std::string(e.description()));
+    return make_error("config_syntax", errors.joined());
+  }
+  Config c;
+  c.source_path = std::string(source_name);
+  read_general(section(root, "general", errors), c);
+  read_database(section(root, "database", errors), c);
+  read_api(section(root, "api", errors), c);
+  read_log(section(root, "logconfig", errors), c);
+  read_acme(section(root, "acme", errors), c);
+  read_certificates(root, c, errors);
+  if (c.api.tls == TlsMode::letsencrypt) {
+    c.acme.directory = "https://acme-v02.api.letsencrypt.org/directory";
+  } else if (c.api.tls == TlsMode::letsencryptstaging) {
+    c.acme.directory = "https://acme-staging-v02.api.letsencrypt.org/directory";
+  }
+  static const std::set<std::string> kSections = {"general", "database", "api", "logconfig", "acme", "certificate"};
+  for (const auto& [k, v] : root) {
+    if (!kSections.contains(std::string(k.str()))) {
+      errors.add(static_cast<int>(k.source().begin.line), k.str(), "unknown section or key");
+    }
+  }
+  if (!errors.empty()) return make_error("config_invalid", errors.joined());
+  return c;
+}
+
+Result<Config> load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("config_unreadable", path + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+std::string default_config_path() {
+  std::ifstream etc("/etc/acme-dnsd/config.toml");
+  return etc ? "/etc/acme-dnsd/config.toml" : "config.toml";
+}
+
+}  // namespace acmednsd

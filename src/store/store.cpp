@@ -1,0 +1,516 @@
+// Store: opening and migrating the database, loading the answer index, reads through a
+// pool of read connections (WAL lets them run beside the writer), and the write
+// operations, each expressed as a writer Job.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "common/cidr.hpp"
+#include "common/log.hpp"
+#include "common/random.hpp"
+#include "store/key_hash.hpp"
+#include "store/schema_sql.hpp"
+#include "store/store_internal.hpp"
+
+namespace acmednsd {
+namespace {
+
+using store_detail::Job;
+using store_detail::WriterContext;
+
+// Forward-only migrations: index i brings the schema from version i to i + 1.
+const std::vector<const char*>& migrations() {
+  static const std::vector<const char*> list = {store_schema::kSchemaV1};
+  return list;
+}
+
+constexpr const char* kPragmas =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+
+std::string allowfrom_json(const std::vector<std::string>& list) {
+  return nlohmann::json(list).dump();
+}
+
+// Read-side connection with its statements, prepared once.
+struct Reader {
+  sqlite::Connection db;
+  sqlite::Statement find_account;
+  sqlite::Statement list_txt;
+};
+
+class StoreImpl final : public Store {
+ public:
+  StoreImpl(StoreOptions options, std::unique_ptr<AnswerIndex> index)
+      : options_(std::move(options)), index_(std::move(index)) {}
+  ~StoreImpl() override {
+    if (writer_) writer_->stop();
+  }
+
+  Status init() {
+    const std::filesystem::path path(options_.path);
+    if (path.has_parent_path() && !std::filesystem::exists(path.parent_path())) {
+      std::error_code ec;
+      std::filesystem::create_directories(path.parent_path(), ec);
+      if (ec) return make_error("db_error", path.parent_path().string() + ": " + ec.message());
+      ::chmod(path.parent_path().c_str(), 0700);
+    }
+    auto conn = sqlite::Connection::open(options_.path, false);
+    if (!conn) return conn.error();
+    if (auto s = conn->exec(kPragmas); !s) return s;
+    if (auto s = migrate(*conn); !s) return s;
+    if (auto s = load_index(*conn, *index_); !s) return s;
+    auto ctx = store_detail::prepare_writer(std::move(conn.value()), options_.retention.limit);
+    if (!ctx) return ctx.error();
+    writer_ = std::make_unique<store_detail::Writer>(std::move(ctx.value()), *index_);
+    writer_->add_periodic([this](WriterContext&) { prune_now(); }, std::chrono::seconds(60));
+    writer_->add_periodic([this](WriterContext& c) { follow_external_commits(c); }, std::chrono::milliseconds(250));
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.read_connections); ++i) {
+      auto r = open_reader();
+      if (!r) return r.error();
+      readers_.push_back(std::move(r.value()));
+    }
+    return ok_status();
+  }
+
+  const AnswerIndex& index() const override { return *index_; }
+
+  Result<std::optional<AccountRecord>> find_account(std::string_view username) override {
+    auto r = lease();
+    std::optional<AccountRecord> out;
+    std::string ignored_hash;
+    auto s = read_account(*r, username, out, ignored_hash);
+    release(std::move(r));
+    if (!s) return s.error();
+    return out;
+  }
+
+  Result<AuthResult> authenticate(std::string_view username, std::string_view key) override {
+    auto r = lease();
+    std::optional<AccountRecord> account;
+    std::string stored_hash;
+    auto s = read_account(*r, username, account, stored_hash);
+    release(std::move(r));
+    if (!s) return s.error();
+    AuthResult result;
+    if (!account) {
+      key_hash::verify_dummy(key);
+      result.outcome = AuthOutcome::unknown_user;
+      return result;
+    }
+    const auto v = key_hash::verify(key, stored_hash);
+    if (!v.match) {
+      result.outcome = AuthOutcome::bad_key;
+      return result;
+    }
+    if (v.needs_upgrade) upgrade_hash(account->username, std::string(key));
+    result.outcome = AuthOutcome::ok;
+    result.account = std::move(*account);
+    return result;
+  }
+
+  Result<std::vector<TxtRecord>> list_txt(std::string_view name) override {
+    auto r = lease();
+    std::vector<TxtRecord> out;
+    r->list_txt.bind(":name", name);
+    int rc = 0;
+    while ((rc = r->list_txt.step()) == SQLITE_ROW) {
+      out.push_back({r->list_txt.text(0), r->list_txt.integer(1) / 1000});
+    }
+    const std::string err = r->list_txt.error();
+    r->list_txt.reset();
+    release(std::move(r));
+    if (rc != SQLITE_DONE) return make_error("db_error", err);
+    return out;
+  }
+
+  Result<std::vector<AccountRecord>> list_accounts() override {
+    auto r = lease();
+    auto st = r->db.prepare(
+        "SELECT username, subdomain, allowfrom, allowfrom_invalid, created_at FROM accounts ORDER BY created_at, username");
+    std::vector<AccountRecord> out;
+    if (!st) {
+      release(std::move(r));
+      return st.error();
+    }
+    int rc = 0;
+    while ((rc = st->step()) == SQLITE_ROW) {
+      AccountRecord a;
+      a.username = st->text(0);
+      a.subdomain = st->text(1);
+      a.allowfrom = parse_allowfrom(st->text(2), a.allowfrom_invalid);
+      a.allowfrom_invalid = a.allowfrom_invalid || st->integer(3) != 0;
+      a.created_at = st->integer(4);
+      out.push_back(std::move(a));
+    }
+    const std::string err = st->error();
+    release(std::move(r));
+    if (rc != SQLITE_DONE) return make_error("db_error", err);
+    return out;
+  }
+
+  Result<std::size_t> account_count() override {
+    auto r = lease();
+    auto n = r->db.query_int("SELECT count(*) FROM accounts");
+    release(std::move(r));
+    if (!n) return n.error();
+    return static_cast<std::size_t>(*n);
+  }
+
+  bool ready() override {
+    auto r = lease();
+    auto n = r->db.query_int("SELECT 1");
+    release(std::move(r));
+    return n.ok();
+  }
+
+  void add_txt(std::string name, std::string value, Completion<Done> done) override {
+    if (!is_valid_txt_value(value)) return done(make_error("bad_txt", "not a 43-character base64url value"));
+    if (!is_valid_owner_name(name)) return done(make_error("bad_subdomain", "not a lowercase DNS name"));
+    const auto ms = store_detail::now_ms();
+    Job job;
+    job.apply = [name, value, ms](WriterContext& c) -> Status {
+      if (auto s = c.upsert_txt.bind(":name", name).bind(":value", value).bind(":ms", ms).run(); !s) return s;
+      return c.trim_txt.bind(":name", name).bind(":limit", static_cast<std::int64_t>(c.limit)).run();
+    };
+    job.publish = [this, name, value, ms] { index_->put_value(name, value, ms / 1000); };
+    job.finish = [done = std::move(done)](const Status& s) { done(s.ok() ? Result<Done>(Done{}) : Result<Done>(s.error())); };
+    writer_->submit(std::move(job));
+  }
+
+  void remove_txt(std::string name, std::string value, Completion<bool> done) override {
+    auto existed = std::make_shared<bool>(false);
+    Job job;
+    job.apply = [name, value, existed](WriterContext& c) -> Status {
+      auto s = c.delete_txt.bind(":name", name).bind(":value", value).run();
+      *existed = c.db.changes() > 0;
+      return s;
+    };
+    job.publish = [this, name, value] { index_->remove_value(name, value); };
+    job.finish = [done = std::move(done), existed](const Status& s) {
+      done(s.ok() ? Result<bool>(*existed) : Result<bool>(s.error()));
+    };
+    writer_->submit(std::move(job));
+  }
+
+  void create_account(std::vector<std::string> allowfrom, Completion<Credentials> done) override {
+    for (const auto& c : allowfrom) {
+      if (!Cidr::parse(c)) return done(make_error("invalid_allowfrom_cidr", c));
+    }
+    auto creds = std::make_shared<Credentials>();
+    creds->username = random_uuid_v4();
+    creds->subdomain = random_uuid_v4();
+    creds->password = random_api_key();
+    creds->allowfrom = std::move(allowfrom);
+    const std::string hash = key_hash::hash_new(creds->password);
+    const std::int64_t created = store_detail::now_ms() / 1000;
+    Job job;
+    job.apply = [creds, hash, created](WriterContext& c) -> Status {
+      return c.insert_account.bind(":username", creds->username)
+          .bind(":key_hash", hash)
+          .bind(":subdomain", creds->subdomain)
+          .bind(":allowfrom", allowfrom_json(creds->allowfrom))
+          .bind(":invalid", std::int64_t{0})
+          .bind(":created", created)
+          .run();
+    };
+    job.publish = [this, creds] { index_->add_name(creds->subdomain); };
+    job.finish = [done = std::move(done), creds](const Status& s) {
+      done(s.ok() ? Result<Credentials>(*creds) : Result<Credentials>(s.error()));
+    };
+    writer_->submit(std::move(job));
+  }
+
+  void set_allowfrom(std::string username, std::vector<std::string> allowfrom, Completion<Done> done) override {
+    for (const auto& c : allowfrom) {
+      if (!Cidr::parse(c)) return done(make_error("invalid_allowfrom_cidr", c));
+    }
+    Job job;
+    job.apply = [username, json = allowfrom_json(allowfrom)](WriterContext& c) -> Status {
+      if (auto s = c.update_allowfrom.bind(":allowfrom", json).bind(":username", username).run(); !s) return s;
+      if (c.db.changes() == 0) return make_error("not_found", "no such account");
+      return ok_status();
+    };
+    job.finish = [done = std::move(done)](const Status& s) { done(s.ok() ? Result<Done>(Done{}) : Result<Done>(s.error())); };
+    writer_->submit(std::move(job));
+  }
+
+  void rotate_key(std::string username, Completion<Credentials> done) override {
+    auto creds = std::make_shared<Credentials>();
+    creds->username = username;
+    creds->password = random_api_key();
+    const std::string hash = key_hash::hash_new(creds->password);
+    Job job;
+    job.apply = [creds, hash](WriterContext& c) -> Status {
+      c.select_account.bind(":username", creds->username);
+      const int rc = c.select_account.step();
+      if (rc == SQLITE_ROW) {
+        creds->subdomain = c.select_account.text(0);
+        bool invalid = false;
+        creds->allowfrom = parse_allowfrom(c.select_account.text(1), invalid);
+      }
+      const std::string err = c.select_account.error();
+      c.select_account.reset();
+      if (rc == SQLITE_DONE) return make_error("not_found", "no such account");
+      if (rc != SQLITE_ROW) return make_error("db_error", err);
+      return c.update_key_hash.bind(":key_hash", hash).bind(":username", creds->username).run();
+    };
+    job.finish = [done = std::move(done), creds](const Status& s) {
+      done(s.ok() ? Result<Credentials>(*creds) : Result<Credentials>(s.error()));
+    };
+    writer_->submit(std::move(job));
+  }
+
+  void delete_account(std::string username, Completion<bool> done) override {
+    auto subdomain = std::make_shared<std::string>();
+    Job job;
+    job.apply = [username, subdomain](WriterContext& c) -> Status {
+      c.select_account.bind(":username", username);
+      const int rc = c.select_account.step();
+      if (rc == SQLITE_ROW) *subdomain = c.select_account.text(0);
+      c.select_account.reset();
+      if (rc != SQLITE_ROW) return ok_status();  // nothing to delete
+      if (auto s = c.delete_txt_of_name.bind(":name", *subdomain).run(); !s) return s;
+      return c.delete_account.bind(":username", username).run();
+    };
+    job.publish = [this, subdomain] {
+      if (!subdomain->empty()) index_->remove_name(*subdomain);
+    };
+    job.finish = [done = std::move(done), subdomain](const Status& s) {
+      done(s.ok() ? Result<bool>(!subdomain->empty()) : Result<bool>(s.error()));
+    };
+    writer_->submit(std::move(job));
+  }
+
+  void prune(std::int64_t now_unix, Completion<std::size_t> done) override {
+    auto removed = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
+    const RetentionPolicy policy = options_.retention;
+    Job job;
+    job.apply = [removed, now_unix, policy](WriterContext& c) -> Status {
+      // Rank values per name, newest first; rank >= 2 and expired, or past the limit, go.
+      auto st = c.db.prepare(
+          "SELECT name, value FROM (SELECT name, value, updated_ms, row_number() OVER "
+          "(PARTITION BY name ORDER BY updated_ms DESC, value) AS rank FROM txt_values) "
+          "WHERE (rank > 2 AND updated_ms < :cutoff) OR rank > :limit");
+      if (!st) return st.error();
+      st->bind(":cutoff", (now_unix - policy.retention_seconds) * 1000).bind(":limit", static_cast<std::int64_t>(policy.limit));
+      int rc = 0;
+      while ((rc = st->step()) == SQLITE_ROW) removed->emplace_back(st->text(0), st->text(1));
+      if (rc != SQLITE_DONE) return make_error("db_error", st->error());
+      for (const auto& [name, value] : *removed) {
+        if (auto s = c.delete_txt.bind(":name", name).bind(":value", value).run(); !s) return s;
+      }
+      return ok_status();
+    };
+    job.publish = [this, removed] {
+      for (const auto& [name, value] : *removed) index_->remove_value(name, value);
+    };
+    job.finish = [done = std::move(done), removed](const Status& s) {
+      done(s.ok() ? Result<std::size_t>(removed->size()) : Result<std::size_t>(s.error()));
+    };
+    writer_->submit(std::move(job));
+  }
+
+  Result<ImportReport> import_acme_dns(const std::string& path) override {
+    return store_detail::import_acme_dns_database(*writer_, *index_, path);
+  }
+
+ private:
+  static std::vector<std::string> parse_allowfrom(const std::string& text, bool& invalid) {
+    std::vector<std::string> out;
+    try {
+      const auto j = nlohmann::json::parse(text);
+      if (!j.is_array()) throw std::runtime_error("not an array");
+      for (const auto& e : j) {
+        if (!e.is_string() || !Cidr::parse(e.get<std::string>())) throw std::runtime_error("bad entry");
+        out.push_back(e.get<std::string>());
+      }
+    } catch (const std::exception&) {
+      invalid = true;  // never read as "allow from anywhere"
+    }
+    return out;
+  }
+
+  Status migrate(sqlite::Connection& conn) {
+    auto version = conn.query_int("PRAGMA user_version");
+    if (!version) return version.error();
+    const auto& list = migrations();
+    if (*version > static_cast<std::int64_t>(list.size())) {
+      return make_error("db_error", options_.path + ": schema version " + std::to_string(*version) +
+                                        " is newer than this acme-dnsd knows (" +
+                                        std::to_string(list.size()) + ")");
+    }
+    if (*version == 0) {
+      // A file with tables but no version is not ours (an acme-dns database, say).
+      auto tables = conn.query_int("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+      if (!tables) return tables.error();
+      if (*tables > 0) {
+        return make_error("db_error", options_.path + " is not an acme-dnsd database; to take over an acme-dns "
+                                                      "database use `acme-dnsd import-acme-dns PATH`");
+      }
+    }
+    for (auto v = *version; v < static_cast<std::int64_t>(list.size()); ++v) {
+      sqlite::Transaction txn(conn);
+      if (auto s = txn.begin(); !s) return s;
+      if (auto s = conn.exec(list[static_cast<std::size_t>(v)]); !s) return s;
+      if (auto s = conn.exec("PRAGMA user_version = " + std::to_string(v + 1)); !s) return s;
+      if (auto s = txn.commit(); !s) return s;
+    }
+    return ok_status();
+  }
+
+  static Status load_index(sqlite::Connection& conn, AnswerIndex& index) {
+    auto accounts = conn.prepare("SELECT subdomain FROM accounts");
+    if (!accounts) return accounts.error();
+    int rc = 0;
+    while ((rc = accounts->step()) == SQLITE_ROW) index.add_name(accounts->text(0));
+    if (rc != SQLITE_DONE) return make_error("db_error", accounts->error());
+    // Oldest first, so each name ends with its newest value in front.
+    auto values = conn.prepare("SELECT name, value, updated_ms FROM txt_values ORDER BY updated_ms, value");
+    if (!values) return values.error();
+    while ((rc = values->step()) == SQLITE_ROW) {
+      index.put_value(values->text(0), values->text(1), values->integer(2) / 1000);
+    }
+    if (rc != SQLITE_DONE) return make_error("db_error", values->error());
+    auto serial = conn.prepare("SELECT value FROM meta WHERE key = 'serial'");
+    if (!serial) return serial.error();
+    std::uint32_t stored = 0;
+    if (serial->step() == SQLITE_ROW) stored = static_cast<std::uint32_t>(std::stoul(serial->text(0)));
+    index.set_serial_at_least(AnswerIndex::next_serial(stored, store_detail::now_ms() / 1000));
+    return ok_status();
+  }
+
+  Result<std::unique_ptr<Reader>> open_reader() {
+    auto conn = sqlite::Connection::open(options_.path, false);
+    if (!conn) return conn.error();
+    auto r = std::make_unique<Reader>();
+    r->db = std::move(conn.value());
+    auto fa = r->db.prepare(
+        "SELECT username, subdomain, allowfrom, allowfrom_invalid, created_at, key_hash FROM accounts WHERE username = :username");
+    if (!fa) return fa.error();
+    r->find_account = std::move(fa.value());
+    auto lt = r->db.prepare("SELECT value, updated_ms FROM txt_values WHERE name = :name ORDER BY updated_ms DESC, value");
+    if (!lt) return lt.error();
+    r->list_txt = std::move(lt.value());
+    return r;
+  }
+
+  Status read_account(Reader& r, std::string_view username, std::optional<AccountRecord>& out,
+                      std::string& hash) {
+    r.find_account.bind(":username", username);
+    const int rc = r.find_account.step();
+    if (rc == SQLITE_ROW) {
+      AccountRecord a;
+      a.username = r.find_account.text(0);
+      a.subdomain = r.find_account.text(1);
+      a.allowfrom = parse_allowfrom(r.find_account.text(2), a.allowfrom_invalid);
+      a.allowfrom_invalid = a.allowfrom_invalid || r.find_account.integer(3) != 0;
+      a.created_at = r.find_account.integer(4);
+      hash = r.find_account.text(5);
+      out = std::move(a);
+    }
+    const std::string err = r.find_account.error();
+    r.find_account.reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return make_error("db_error", err);
+    return ok_status();
+  }
+
+  void upgrade_hash(const std::string& username, const std::string& key) {
+    Job job;
+    job.apply = [username, hash = key_hash::hash_new(key)](WriterContext& c) -> Status {
+      return c.update_key_hash.bind(":key_hash", hash).bind(":username", username).run();
+    };
+    job.finish = [username](const Status& s) {
+      if (s.ok()) log::info("upgraded an imported bcrypt key hash", {{"username", username}});
+    };
+    writer_->submit(std::move(job));
+  }
+
+  // The CLI (accounts add, import-acme-dns, cert issue) writes the same file from another
+  // process. SQLite's data_version changes only for other connections' commits; when it
+  // does, the index is rebuilt from the database, so DNS answers what the file holds.
+  void follow_external_commits(WriterContext& c) {
+    auto version = c.db.query_int("PRAGMA data_version");
+    if (!version) return;
+    if (data_version_ == 0 || *version == data_version_) {
+      data_version_ = *version;
+      return;
+    }
+    data_version_ = *version;
+    AnswerIndex fresh(options_.retention);
+    if (auto s = load_index(c.db, fresh); !s) {
+      log::error("cannot reload the answer index after an external change", {{"error", s.error().message}});
+      return;
+    }
+    index_->replace_contents(fresh);
+    log::info("reloaded the answer index after a change by another process",
+              {{"names", std::to_string(index_->name_count())}});
+  }
+
+  void prune_now() {
+    // Runs on the writer thread when idle; submitting from there is fine (queued).
+    prune(store_detail::now_ms() / 1000, [](const Result<std::size_t>& r) {
+      if (r.ok() && *r > 0) log::debug("pruned expired TXT values", {{"count", std::to_string(*r)}});
+    });
+  }
+
+  std::unique_ptr<Reader> lease() {
+    std::unique_lock lock(readers_mutex_);
+    readers_free_.wait(lock, [this] { return !readers_.empty(); });
+    auto r = std::move(readers_.back());
+    readers_.pop_back();
+    return r;
+  }
+  void release(std::unique_ptr<Reader> r) {
+    {
+      std::lock_guard lock(readers_mutex_);
+      readers_.push_back(std::move(r));
+    }
+    readers_free_.notify_one();
+  }
+
+  StoreOptions options_;
+  std::unique_ptr<AnswerIndex> index_;
+  std::unique_ptr<store_detail::Writer> writer_;
+  std::int64_t data_version_ = 0;  // writer thread only
+  std::mutex readers_mutex_;
+  std::condition_variable readers_free_;
+  std::vector<std::unique_ptr<Reader>> readers_;
+};
+
+template <typename T, typename Start>
+Result<T> wait_for(Start&& start) {
+  std::promise<Result<T>> p;
+  auto f = p.get_future();
+  start([&p](Result<T> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const StoreOptions& options) {
+  auto store = std::make_unique<StoreImpl>(options, std::make_unique<AnswerIndex>(options.retention));
+  if (auto s = store->init(); !s) return s.error();
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+Status Store::add_txt_sync(std::string name, std::string value) {
+  auto r = wait_for<Done>([&](auto cb) { add_txt(std::move(name), std::move(value), cb); });
+  if (!r) return r.error();
+  return ok_status();
+}
+
+Result<bool> Store::remove_txt_sync(std::string name, std::string value) {
+  return wait_for<bool>([&](auto cb) { remove_txt(std::move(name), std::move(value), cb); });
+}
+
+Result<Credentials> Store::create_account_sync(std::vector<std::string> allowfrom) {
+  return wait_for<Credentials>([&](auto cb) { create_account(std::move(allowfrom), cb); });
+}
+
+Result<bool> Store::delete_account_sync(std::string username) {
+  return wait_for<bool>([&](auto cb) { delete_account(std::move(username), cb); });
+}
+
+}  // namespace acmednsd

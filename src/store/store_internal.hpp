@@ -1,0 +1,82 @@
+// Private to src/store/: the writer thread (group commit) and the pieces the store's
+// translation units share.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "store/sqlite_db.hpp"
+#include "store/store.hpp"
+
+namespace acmednsd::store_detail {
+
+// The writer connection with its statements, prepared once.
+struct WriterContext {
+  sqlite::Connection db;  // default-constructed, then moved in
+  sqlite::Statement upsert_txt;
+  sqlite::Statement trim_txt;
+  sqlite::Statement delete_txt;
+  sqlite::Statement delete_txt_of_name;
+  sqlite::Statement insert_account;
+  sqlite::Statement update_allowfrom;
+  sqlite::Statement update_key_hash;
+  sqlite::Statement delete_account;
+  sqlite::Statement select_account;
+  sqlite::Statement set_meta;
+  std::uint32_t limit = 100;
+};
+
+// One write. `apply` runs inside the batch transaction (in its own savepoint) and may
+// set `publish`; `publish` runs after COMMIT succeeded and updates the index; `finish`
+// always runs last, with the job's result or the commit's failure.
+struct Job {
+  std::function<Status(WriterContext&)> apply;
+  std::function<void()> publish;
+  std::function<void(const Status&)> finish;
+};
+
+class Writer {
+ public:
+  Writer(WriterContext context, AnswerIndex& index);
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void submit(Job job);
+  // Runs `job` and waits for it (CLI, import, tests).
+  Status run_sync(Job job);
+  void stop();
+  // Periodic work on the writer thread between batches (pruning, noticing commits made
+  // by another process). Call before the first submit.
+  void add_periodic(std::function<void(WriterContext&)> task, std::chrono::milliseconds every);
+
+ private:
+  void loop();
+  void run_batch(std::deque<Job>& batch);
+
+  WriterContext ctx_;
+  AnswerIndex& index_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  struct Periodic {
+    std::function<void(WriterContext&)> task;
+    std::chrono::milliseconds every;
+    std::chrono::steady_clock::time_point next;
+  };
+  std::vector<Periodic> periodic_;
+  std::thread thread_;
+};
+
+Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit);
+std::int64_t now_ms();
+
+// Import of an acme-dns database as a Job applied by the writer.
+Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index,
+                                              const std::string& path);
+
+}  // namespace acmednsd::store_detail

@@ -1,0 +1,183 @@
+// The single writer: every change to the database goes through this thread.
+//
+// Concurrent requests queue up while a commit is in flight and are then written
+// together in one transaction (group commit): durability costs one fsync per batch,
+// not per request. Each job runs in its own SAVEPOINT, so one failing job (a unique
+// constraint, say) does not take the rest of its batch down with it.
+#include <chrono>
+#include <future>
+
+#include "common/log.hpp"
+#include "store/store_internal.hpp"
+
+namespace acmednsd::store_detail {
+namespace {
+constexpr std::size_t kMaxBatch = 512;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit) {
+  WriterContext c;
+  c.db = std::move(db);
+  c.limit = limit;
+  struct Def {
+    sqlite::Statement* target;
+    const char* sql;
+  };
+  const Def defs[] = {
+      {&c.upsert_txt,
+       "INSERT INTO txt_values(name, value, updated_ms) VALUES(:name, :value, :ms) "
+       "ON CONFLICT(name, value) DO UPDATE SET updated_ms = excluded.updated_ms"},
+      // Past the limit the oldest value goes first.
+      {&c.trim_txt,
+       "DELETE FROM txt_values WHERE name = :name AND value NOT IN ("
+       "SELECT value FROM txt_values WHERE name = :name ORDER BY updated_ms DESC, value LIMIT :limit)"},
+      {&c.delete_txt, "DELETE FROM txt_values WHERE name = :name AND value = :value"},
+      {&c.delete_txt_of_name, "DELETE FROM txt_values WHERE name = :name"},
+      {&c.insert_account,
+       "INSERT INTO accounts(username, key_hash, subdomain, allowfrom, allowfrom_invalid, created_at) "
+       "VALUES(:username, :key_hash, :subdomain, :allowfrom, :invalid, :created)"},
+      {&c.update_allowfrom,
+       "UPDATE accounts SET allowfrom = :allowfrom, allowfrom_invalid = 0 WHERE username = :username"},
+      {&c.update_key_hash, "UPDATE accounts SET key_hash = :key_hash WHERE username = :username"},
+      {&c.delete_account, "DELETE FROM accounts WHERE username = :username"},
+      {&c.select_account,
+       "SELECT subdomain, allowfrom, allowfrom_invalid, created_at FROM accounts WHERE username = :username"},
+      {&c.set_meta,
+       "INSERT INTO meta(key, value) VALUES(:key, :value) "
+       "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
+  };
+  for (const auto& d : defs) {
+    auto st = c.db.prepare(d.sql);
+    if (!st) return st.error();
+    *d.target = std::move(st.value());
+  }
+  return c;
+}
+
+Writer::Writer(WriterContext context, AnswerIndex& index)
+    : ctx_(std::move(context)), index_(index), thread_([this] { loop(); }) {}
+
+Writer::~Writer() { stop(); }
+
+void Writer::submit(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      queue_.push_back(std::move(job));
+      wake_.notify_one();
+      return;
+    }
+  }
+  if (job.finish) job.finish(make_error("db_error", "the store is shutting down"));
+}
+
+Status Writer::run_sync(Job job) {
+  std::promise<Status> done;
+  auto result = done.get_future();
+  auto finish = std::move(job.finish);
+  job.finish = [&done, finish](const Status& s) {
+    if (finish) finish(s);
+    done.set_value(s);
+  };
+  submit(std::move(job));
+  return result.get();
+}
+
+void Writer::add_periodic(std::function<void(WriterContext&)> task, std::chrono::milliseconds every) {
+  std::lock_guard lock(mutex_);
+  periodic_.push_back({std::move(task), every, std::chrono::steady_clock::now() + every});
+}
+
+void Writer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !thread_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Writer::loop() {
+  for (;;) {
+    std::deque<Job> batch;
+    std::vector<std::function<void(WriterContext&)>> due;
+    {
+      std::unique_lock lock(mutex_);
+      auto wake_at = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      for (const auto& p : periodic_) wake_at = std::min(wake_at, p.next);
+      wake_.wait_until(lock, wake_at, [this] { return stopping_ || !queue_.empty(); });
+      // Queued work is always finished, even when stopping: it may be acknowledged.
+      if (queue_.empty() && stopping_) return;
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      const auto now = std::chrono::steady_clock::now();
+      for (auto& p : periodic_) {
+        if (now >= p.next) {
+          due.push_back(p.task);
+          p.next = now + p.every;
+        }
+      }
+    }
+    if (!batch.empty()) run_batch(batch);
+    for (auto& task : due) task(ctx_);
+  }
+}
+
+void Writer::run_batch(std::deque<Job>& batch) {
+  std::vector<Status> results(batch.size(), ok_status());
+  std::uint32_t next_serial = 0;
+  sqlite::Transaction txn(ctx_.db);
+  Status commit = txn.begin();
+  if (commit.ok()) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (auto s = ctx_.db.exec("SAVEPOINT job"); !s) {
+        results[i] = s;
+        continue;
+      }
+      try {
+        results[i] = batch[i].apply(ctx_);
+      } catch (const std::exception& e) {
+        results[i] = make_error("db_error", e.what());
+      }
+      if (!results[i].ok()) {
+        batch[i].publish = nullptr;
+        (void)ctx_.db.exec("ROLLBACK TO job");
+      }
+      (void)ctx_.db.exec("RELEASE job");
+    }
+    // The SOA serial is stored with the change, so it never goes back after a restart.
+    bool changes = false;
+    for (std::size_t i = 0; i < batch.size(); ++i) changes = changes || (results[i].ok() && batch[i].publish);
+    if (changes) {
+      next_serial = AnswerIndex::next_serial(index_.serial(), now_ms() / 1000);
+      (void)ctx_.set_meta.bind(":key", "serial").bind(":value", std::to_string(next_serial)).run();
+    }
+    commit = txn.commit();
+  }
+  if (!commit.ok()) {
+    log::error("database commit failed; the batch was not acknowledged",
+               {{"error", commit.error().message}, {"requests", std::to_string(batch.size())}});
+  }
+  bool changed = false;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (commit.ok() && results[i].ok() && batch[i].publish) {
+      batch[i].publish();
+      changed = true;
+    }
+  }
+  if (changed) index_.set_serial_at_least(next_serial);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].finish) batch[i].finish(commit.ok() ? results[i] : Status(commit.error()));
+  }
+}
+
+}  // namespace acmednsd::store_detail
