@@ -1,36 +1,140 @@
-// Placeholder wiring until the orchestrator lands: keeps main.cpp linking.
+// The renewal service: one thread that issues what is missing, then sleeps until the
+// next certificate is due (or the check interval passes), interruptible by stop().
 #include "acme_client/acme_service.hpp"
 
-#include <iostream>
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "acme_client/certificate_manager.hpp"
+#include "acme_client/renewal_schedule.hpp"
+#include "common/log.hpp"
+#include "common/random.hpp"
 
 namespace acmednsd::acme {
-
 namespace {
-class PendingAcmeService final : public AcmeService {
+
+std::int64_t system_clock_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+double csprng_fraction() {
+  return static_cast<double>(random_u64() >> 11U) / static_cast<double>(1ULL << 53U);
+}
+
+class RenewalService final : public AcmeService {
  public:
-  void start() override {}
-  void stop() override {}
-  void on_api_certificate(std::function<void()> callback) override { callback_ = std::move(callback); }
+  RenewalService(const Config& config, Store& store, AcmeServiceOptions options)
+      : config_(config), clock_(options.clock ? options.clock : system_clock_seconds) {
+    ManagerOptions manager_options;
+    manager_options.clock = clock_;
+    manager_options.random01 = options.random01 ? options.random01 : csprng_fraction;
+    manager_options.sleep = [this](std::chrono::milliseconds delay) { return sleep(delay); };
+    manager_options.stop_requested = &stopping_;
+    manager_ = std::make_unique<CertificateManager>(config, store, std::move(manager_options));
+  }
+
+  ~RenewalService() override { stop(); }
+
+  Status validate() const {
+    IssueEnvironment offline;
+    offline.zone = config_.general.domain;
+    offline.check_cnames = false;  // needs the network; checked before each order
+    for (const auto& job : manager_->jobs()) {
+      if (auto status = check_job(job, offline); !status) return status;
+    }
+    return ok_status();
+  }
+
+  void start() override {
+    if (thread_.joinable()) return;
+    thread_ = std::thread([this] { run(); });
+  }
+
+  void stop() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void on_api_certificate(std::function<void()> callback) override {
+    manager_->on_api_certificate(std::move(callback));
+  }
 
  private:
-  std::function<void()> callback_;
+  bool sleep(std::chrono::milliseconds delay) {
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, delay, [this] { return stopping_.load(); });
+    return !stopping_;
+  }
+
+  // One pass over the certificates; returns the unix time of the next due one.
+  std::int64_t renew_due_certificates() {
+    std::int64_t next = clock_() + std::max<std::int64_t>(config_.acme.renew_check_interval_seconds, 60);
+    for (const auto& job : manager_->jobs()) {
+      if (stopping_) break;
+      RenewalPlan plan = manager_->plan(job, true);
+      if (plan.due <= clock_()) {
+        log::info("certificate due", {{"certificate", job.name}, {"reason", plan.reason}});
+        const bool issued = manager_->attempt(job).ok();  // logs its outcome, schedules the retry
+        plan = manager_->plan(job, false);
+        // Even if the retry could not be saved, a failure never leads to a tight loop.
+        if (!issued) plan.due = std::max(plan.due, clock_() + kMinimumRetryDelay.count());
+      }
+      next = std::min(next, plan.due);
+    }
+    return next;
+  }
+
+  void run() {
+    while (!stopping_) {
+      std::int64_t next = clock_() + 60;
+      try {
+        next = renew_due_certificates();
+      } catch (const std::exception& e) {
+        // A broken invariant must not kill the DNS server: log it and back off.
+        log::error("ACME renewal pass failed", {{"error", e.what()}});
+      }
+      // Wake at least once a minute so a clock jump (suspend, NTP) is noticed.
+      const std::int64_t seconds = std::clamp<std::int64_t>(next - clock_(), 1, 60);
+      sleep(std::chrono::seconds(seconds));
+    }
+  }
+
+  const Config& config_;
+  std::function<std::int64_t()> clock_;
+  std::unique_ptr<CertificateManager> manager_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::thread thread_;
 };
+
 }  // namespace
 
-Result<std::unique_ptr<AcmeService>> AcmeService::create(const Config&, Store&) {
-  return std::unique_ptr<AcmeService>(std::make_unique<PendingAcmeService>());
+Result<std::unique_ptr<AcmeService>> AcmeService::create(const Config& config, Store& store) {
+  return create(config, store, AcmeServiceOptions{});
+}
+
+Result<std::unique_ptr<AcmeService>> AcmeService::create(const Config& config, Store& store,
+                                                         AcmeServiceOptions options) {
+  auto service = std::make_unique<RenewalService>(config, store, std::move(options));
+  if (auto status = service->validate(); !status) return status.error();
+  return std::unique_ptr<AcmeService>(std::move(service));
 }
 
 std::string api_certificate_path(const Config& config) {
   return config.api.acme_cache_dir + "/" + config.general.domain + "/fullchain.pem";
 }
+
 std::string api_private_key_path(const Config& config) {
   return config.api.acme_cache_dir + "/" + config.general.domain + "/privkey.pem";
-}
-
-int run_cert_command(const Config&, Store&, const std::vector<std::string>&) {
-  std::cerr << "acme-dnsd cert: not implemented yet\n";
-  return 2;
 }
 
 }  // namespace acmednsd::acme

@@ -6,6 +6,7 @@
 // [[certificate]] entries of the config, and by `acme-dnsd cert ...`.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,9 +18,21 @@
 
 namespace acmednsd::acme {
 
+// Seams for tests: the clock (unix seconds) and the random draw (in [0, 1)) behind the
+// renewal schedule. Unset members mean the system clock and the OS CSPRNG.
+struct AcmeServiceOptions {
+  std::function<std::int64_t()> clock;
+  std::function<double()> random01;
+};
+
 class AcmeService {  // owns a background thread: the renewal scheduler
  public:
+  // Fails (naming the certificate and key) when the certificates in `config` cannot be
+  // issued as written: unknown key type, a domain outside the zone without
+  // challenge_subdomain. Nothing is asked of the CA before start().
   static Result<std::unique_ptr<AcmeService>> create(const Config& config, Store& store);
+  static Result<std::unique_ptr<AcmeService>> create(const Config& config, Store& store,
+                                                     AcmeServiceOptions options);
   // Issues missing or expiring certificates now, then renews on schedule.
   virtual void start() = 0;
   // Prompt: interrupts waits and joins the thread.

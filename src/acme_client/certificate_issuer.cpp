@@ -98,21 +98,29 @@ Result<Order> await_order(AcmeSession& session, Order order, const std::vector<s
 }
 
 // The CLI's store writes reach a running daemon's DNS index a moment later.
-void wait_until_served(const PresentedValues& presented, const IssueEnvironment& environment) {
-  if (!environment.visibility_check) return;
+// Fails when nothing answers there: the CA could not validate either.
+Status wait_until_served(const PresentedValues& presented, const IssueEnvironment& environment) {
+  if (!environment.visibility_check) return ok_status();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  const Endpoint& server = *environment.visibility_check;
+  const std::string where = (server.host.empty() ? "127.0.0.1" : server.host) + ":" + std::to_string(server.port);
   for (const auto& value : presented.values()) {
     const std::string fqdn = value.name + "." + environment.zone + ".";
     for (;;) {
-      auto served = query_txt(fqdn, *environment.visibility_check);
+      auto served = query_txt(fqdn, server);
       if (served && std::find(served->begin(), served->end(), value.value) != served->end()) break;
       if (std::chrono::steady_clock::now() > deadline) {
+        if (!served) {
+          return make_error("dns", "our DNS server at " + where + " does not answer (" +
+                                       served.error().message + "): is `acme-dnsd serve` running?");
+        }
         log::warning("challenge value not yet served by our DNS; asking the CA anyway", {{"name", fqdn}});
-        return;
+        return ok_status();
       }
-      if (!environment.sleep(std::chrono::milliseconds(100))) return;
+      if (!environment.sleep(std::chrono::milliseconds(100))) return make_error("stopped", "stopping");
     }
   }
+  return ok_status();
 }
 
 Result<EvpPkeyPtr> certificate_key(const CertificateJob& job) {
@@ -185,7 +193,7 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
     }
     to_validate.emplace_back(*challenge, authorization->url);
   }
-  wait_until_served(presented, environment);
+  if (auto served = wait_until_served(presented, environment); !served) return served.error();
 
   for (const auto& [challenge, authorization_url] : to_validate) {
     if (auto status = respond_to_challenge(session, challenge); !status) return status.error();
