@@ -92,6 +92,10 @@ Result<std::unique_ptr<DnsServer>> DnsServer::create(asio::io_context& io, const
   context->zone = zone.value();
   context->index = &index;
   context->query_log = config.log.query_log;
+  context->rrl_responses_per_second = config.general.rrl_responses_per_second;
+  context->rrl_slip = config.general.rrl_slip;
+  context->rrl_ipv4_prefix = config.general.rrl_ipv4_prefix;
+  context->rrl_ipv6_prefix = config.general.rrl_ipv6_prefix;
 
   const unsigned threads =
       config.general.threads != 0 ? config.general.threads : std::max(1u, std::thread::hardware_concurrency());

@@ -19,6 +19,11 @@ struct ServingContext {
   std::shared_ptr<const ZoneData> zone;
   const AnswerIndex* index = nullptr;
   bool query_log = false;
+  // Response-rate limiting of UDP answers per source prefix; rate 0 = off.
+  std::uint32_t rrl_responses_per_second = 0;
+  std::uint32_t rrl_slip = 2;
+  std::uint32_t rrl_ipv4_prefix = 24;
+  std::uint32_t rrl_ipv6_prefix = 56;
 };
 
 struct ListenAddress {

@@ -17,6 +17,7 @@
 
 #include "common/log.hpp"
 #include "dns/listeners.hpp"
+#include "dns/rate_limiter.hpp"
 #include "dns/responder.hpp"
 #include "dns/wire.hpp"
 
@@ -39,7 +40,13 @@ class UdpSocketWorker : public std::enable_shared_from_this<UdpSocketWorker> {
         context_(std::move(context)),
         response_capacity_(context_->zone->edns_udp_size),
         queries_(kBatch * kMaxQuery),
-        responses_(kBatch * response_capacity_) {}
+        responses_(kBatch * response_capacity_) {
+    if (context_->rrl_responses_per_second != 0) {
+      limiter_ = std::make_unique<ResponseRateLimiter>(
+          context_->rrl_responses_per_second, context_->rrl_slip, context_->rrl_ipv4_prefix,
+          context_->rrl_ipv6_prefix);
+    }
+  }
 
   udp::socket& socket() { return socket_; }
 
@@ -107,9 +114,14 @@ class UdpSocketWorker : public std::enable_shared_from_this<UdpSocketWorker> {
     for (std::size_t i = 0; i < count; ++i) {
       if (lengths_[i] == 0) continue;
       std::uint8_t* out = responses_.data() + i * response_capacity_;
-      const std::size_t size =
+      std::size_t size =
           respond({queries_.data() + i * kMaxQuery, lengths_[i]}, client, *context_->zone,
                   *context_->index, now, {out, response_capacity_});
+      if (size != 0 && limiter_) {
+        const auto verdict = limiter_->check(reinterpret_cast<const sockaddr*>(&senders_[i]), now);
+        if (verdict == ResponseRateLimiter::Verdict::drop) size = 0;
+        if (verdict == ResponseRateLimiter::Verdict::slip) size = truncate_to_question(out, size);
+      }
       if (size == 0) continue;
       vectors[ready] = {out, size};
       replies[ready].msg_hdr.msg_name = &senders_[i];
@@ -143,6 +155,7 @@ class UdpSocketWorker : public std::enable_shared_from_this<UdpSocketWorker> {
   std::array<sockaddr_storage, kBatch> senders_{};
   std::array<socklen_t, kBatch> sender_sizes_{};
   std::array<std::size_t, kBatch> lengths_{};
+  std::unique_ptr<ResponseRateLimiter> limiter_;  // null when RRL is off
 };
 
 class UdpListener : public Listener {
