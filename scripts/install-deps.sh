@@ -6,7 +6,7 @@ set -euo pipefail
 BUILD_PKGS=(
   cmake ninja-build g++ pkg-config
   libldns-dev libboost1.81-dev libsqlite3-dev nlohmann-json3-dev
-  libtomlplusplus-dev libssl-dev libcrypt-dev catch2
+  libtomlplusplus-dev libssl-dev libcrypt-dev catch2 clang-format clang-tidy
 )
 TEST_PKGS=(
   sqlite3 curl openssl python3 procps iproute2

@@ -1,4 +1,5 @@
 // acme-dnsd: command-line parsing and dispatch. Nothing else lives here.
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 #include <string>
