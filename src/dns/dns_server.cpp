@@ -2,12 +2,17 @@
 // configured address, all on the application's io_context.
 #include "dns/dns_server.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <boost/asio/io_context.hpp>
 #include <thread>
 #include <vector>
 
 #include "common/log.hpp"
 #include "dns/listeners.hpp"
+#include "dns/responder.hpp"
 #include "dns/zone_data.hpp"
 
 namespace acmednsd::dns {
@@ -73,6 +78,37 @@ class DnsServerImpl : public DnsServer {
 std::string ListenAddress::to_string() const {
   const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
   return host + ":" + std::to_string(port);
+}
+
+void log_query(const std::string& client, const char* transport, const std::uint8_t* response,
+               std::size_t size) {
+  const auto summary = summarize_response({response, size});
+  if (!summary) return;
+  static constexpr const char* kRcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                            "NOTIMP", "REFUSED"};
+  log::info("dns query", {{"client", client},
+                          {"transport", transport},
+                          {"name", summary->name},
+                          {"type", std::to_string(summary->type)},
+                          {"rcode", summary->rcode < 6 ? kRcodes[summary->rcode]
+                                                       : std::to_string(summary->rcode)},
+                          {"tc", summary->truncated ? "1" : "0"}});
+}
+
+std::string sockaddr_text(const void* sockaddr_storage_ptr) {
+  const auto* sa = static_cast<const sockaddr*>(sockaddr_storage_ptr);
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (sa->sa_family == AF_INET) {
+    const auto* a4 = static_cast<const sockaddr_in*>(sockaddr_storage_ptr);
+    inet_ntop(AF_INET, &a4->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(a4->sin_port));
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* a6 = static_cast<const sockaddr_in6*>(sockaddr_storage_ptr);
+    inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a6->sin6_port));
+  }
+  return host;
 }
 
 Status check_zone_config(const Config& config) {

@@ -34,6 +34,11 @@ struct ListenAddress {
   [[nodiscard]] std::string to_string() const;
 };
 
+// One query-log line per answered query (only when [logconfig] query_log is on).
+void log_query(const std::string& client, const char* transport,
+               const std::uint8_t* response, std::size_t size);
+std::string sockaddr_text(const void* sockaddr_storage_ptr);
+
 class Listener {
  public:
   virtual ~Listener() = default;

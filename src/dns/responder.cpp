@@ -1,6 +1,7 @@
 #include "dns/responder.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <string_view>
 
 #include "dns/wire.hpp"
@@ -326,6 +327,34 @@ std::size_t render_servfail(std::span<const std::uint8_t> query, std::span<std::
 }
 
 }  // namespace
+
+std::optional<ResponseSummary> summarize_response(std::span<const std::uint8_t> response) {
+  if (response.size() < kHeaderSize) return std::nullopt;
+  ResponseSummary summary;
+  summary.rcode = response[3] & 0x0F;
+  summary.truncated = (response[2] & kFlagTc) != 0;
+  if (read_u16(response.data() + 4) != 1) return summary;
+  std::size_t pos = kHeaderSize;
+  while (pos < response.size() && response[pos] != 0 && response[pos] <= kMaxLabel) {
+    const std::size_t len = response[pos];
+    if (pos + 1 + len > response.size()) return std::nullopt;
+    for (std::size_t i = pos + 1; i <= pos + len; ++i) {
+      const std::uint8_t c = response[i];
+      if (c > 0x20 && c < 0x7F && c != '.' && c != '\\') {
+        summary.name += static_cast<char>(c);
+      } else {
+        char escaped[5];
+        std::snprintf(escaped, sizeof escaped, "\\%03u", static_cast<unsigned>(c));
+        summary.name += escaped;
+      }
+    }
+    summary.name += '.';
+    pos += 1 + len;
+  }
+  if (summary.name.empty()) summary.name = ".";
+  if (pos + 3 < response.size()) summary.type = read_u16(response.data() + pos + 1);
+  return summary;
+}
 
 std::size_t respond(std::span<const std::uint8_t> query, const ClientInfo& client,
                     const ZoneData& zone, const AnswerIndex& index, std::int64_t now_unix,

@@ -5,7 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 
 #include "dns/zone_data.hpp"
 #include "store/answer_index.hpp"
@@ -25,5 +27,14 @@ struct ClientInfo {
 std::size_t respond(std::span<const std::uint8_t> query, const ClientInfo& client,
                     const ZoneData& zone, const AnswerIndex& index, std::int64_t now_unix,
                     std::span<std::uint8_t> out) noexcept;
+
+// For the query log ([logconfig] query_log), not the hot path: it allocates.
+struct ResponseSummary {
+  std::string name;  // as asked (0x20 kept), dotted, non-printable bytes as \DDD
+  std::uint16_t type = 0;
+  std::uint8_t rcode = 0;
+  bool truncated = false;
+};
+std::optional<ResponseSummary> summarize_response(std::span<const std::uint8_t> response);
 
 }  // namespace acmednsd::dns

@@ -106,6 +106,9 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
 
   static asio::awaitable<void> serve(std::shared_ptr<TcpListener> self, std::shared_ptr<Connection> c) {
     try {
+      // Set before either coroutine runs: the watchdog must not see a stale deadline.
+      c->deadline_ = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(self->limits_.idle_timeout_ms);
       co_await (read_and_answer(self, c) || idle_watchdog(c));
     } catch (const std::exception& e) {
       log::warning("dns tcp connection failed", {{"error", e.what()}});
@@ -130,6 +133,12 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
     std::vector<std::uint8_t> scratch(kMaxMessage);
     std::size_t have = 0;
     const ClientInfo client{Transport::tcp};
+    std::string peer;
+    if (self->context_->query_log) {
+      boost::system::error_code ec;
+      const auto remote = c->socket_.remote_endpoint(ec);
+      peer = ec ? "?" : sockaddr_text(remote.data());
+    }
     for (;;) {
       c->deadline_ = std::chrono::steady_clock::now() + idle;
       auto [ec, n] = co_await c->socket_.async_read_some(
@@ -146,6 +155,7 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
         const std::size_t size = respond({in.data() + pos + 2, length}, client, *self->context_->zone,
                                          *self->context_->index, now, scratch);
         if (size != 0) {
+          if (self->context_->query_log) log_query(peer, "tcp", scratch.data(), size);
           out.push_back(static_cast<std::uint8_t>(size >> 8));
           out.push_back(static_cast<std::uint8_t>(size));
           out.insert(out.end(), scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(size));

@@ -123,6 +123,7 @@ class UdpSocketWorker : public std::enable_shared_from_this<UdpSocketWorker> {
         if (verdict == ResponseRateLimiter::Verdict::slip) size = truncate_to_question(out, size);
       }
       if (size == 0) continue;
+      if (context_->query_log) log_query(sockaddr_text(&senders_[i]), "udp", out, size);
       vectors[ready] = {out, size};
       replies[ready].msg_hdr.msg_name = &senders_[i];
       replies[ready].msg_hdr.msg_namelen = sender_sizes_[i];

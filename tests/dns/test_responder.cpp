@@ -262,3 +262,14 @@ TEST_CASE("RFC 8482 ANY and zone transfers", "[dns][responder]") {
     CHECK(r.answers() == 0);
   }
 }
+
+TEST_CASE("query log summary reads the echoed question and rcode", "[dns][responder]") {
+  Fixture f;
+  const Reply r = f.ask("NoSuch.Auth.example.test", LDNS_RR_TYPE_AAAA);
+  const auto summary = summarize_response(r.bytes);
+  REQUIRE(summary.has_value());
+  CHECK(summary->name == "NoSuch.Auth.example.test.");
+  CHECK(summary->type == LDNS_RR_TYPE_AAAA);
+  CHECK(summary->rcode == LDNS_RCODE_NXDOMAIN);
+  CHECK_FALSE(summarize_response(std::vector<std::uint8_t>(5)).has_value());
+}
