@@ -187,6 +187,7 @@ void ApiService::handle_metrics_listener(ApiRequest request, Respond respond) {
     }
     finish(route == Route::metrics ? metrics_response() : ApiResponse{});
   } catch (const std::exception& e) {
+    log::error("metrics handler failed", {{"error", e.what()}});
     finish(json_error(500, "internal_error"));
   }
 }
@@ -269,7 +270,10 @@ void ApiService::decorate(ApiResponse& response, const std::string* origin) cons
     }
   }
   if (api_.hsts && tls_active_) {
-    response.set_header("Strict-Transport-Security", "max-age=31536000");
+    std::string value = "max-age=" + std::to_string(api_.hsts_max_age);
+    if (api_.hsts_include_subdomains) value += "; includeSubDomains";
+    if (api_.hsts_preload) value += "; preload";
+    response.set_header("Strict-Transport-Security", std::move(value));
   }
 }
 

@@ -18,6 +18,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <ctime>
 #include <list>
@@ -139,9 +141,10 @@ asio::awaitable<void> write_error_and_close(Stream& stream, const ServerState& s
 }
 
 // Reads requests and writes answers until the peer closes, a limit trips or the
-// server stops. One request at a time: the pipeline depth is one.
+// server stops. One request at a time: the pipeline depth is one. Returns true when
+// the connection ends on a request error whose unread bytes must be drained first.
 template <typename Stream>
-asio::awaitable<void> serve(std::shared_ptr<ServerState> st, Connection& conn, Stream& stream,
+asio::awaitable<bool> serve(std::shared_ptr<ServerState> st, Connection& conn, Stream& stream,
                             IpAddress peer, bool metrics_only) {
   const auto read_timeout = std::chrono::milliseconds(st->api.read_timeout_ms);
   const auto idle_timeout = std::chrono::milliseconds(st->api.idle_timeout_ms);
@@ -179,15 +182,15 @@ asio::awaitable<void> serve(std::shared_ptr<ServerState> st, Connection& conn, S
     }
     if (hec == http::error::body_limit) {
       co_await write_error_and_close(stream, *st, json_error(413, "body_too_large"));
-      break;
+      co_return true;
     }
     if (hec == http::error::header_limit) {
       co_await write_error_and_close(stream, *st, json_error(431, "header_too_large"));
-      break;
+      co_return true;
     }
     if (hec && is_parse_error(hec)) {
       co_await write_error_and_close(stream, *st, json_error(400, "bad_request"));
-      break;
+      co_return true;
     }
     if (hec) break;  // closed, reset or timed out: nobody to answer
 
@@ -208,6 +211,23 @@ asio::awaitable<void> serve(std::shared_ptr<ServerState> st, Connection& conn, S
     lowest(stream).expires_after(write_timeout);
     auto [wec, wn] = co_await http::async_write(stream, res, kTuple);
     if (wec || !keep_alive) break;
+  }
+  co_return false;
+}
+
+// After an error answer the client may still be sending (a body over the limit);
+// closing with unread bytes would reset the connection and could destroy the answer
+// before the client reads it, so read and discard a bounded amount first.
+asio::awaitable<void> drain(beast::tcp_stream& stream, const ServerState& st) {
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::chrono::milliseconds(std::min<std::uint32_t>(st.api.read_timeout_ms, 2000)));
+  std::array<char, 16384> scratch;
+  std::size_t total = 0;
+  while (total < 4 * 1024 * 1024) {
+    auto [rec, n] = co_await stream.async_read_some(asio::buffer(scratch), kTuple);
+    if (rec) break;
+    total += n;
   }
 }
 
@@ -239,8 +259,11 @@ asio::awaitable<void> run_connection(std::shared_ptr<ServerState> st, tcp::socke
   if (st->tls == nullptr || metrics_only) {
     beast::tcp_stream stream(std::move(socket));
     conn->socket = &stream.socket();
-    co_await serve(st, *conn, stream, peer, metrics_only);
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (co_await serve(st, *conn, stream, peer, metrics_only)) {
+      co_await drain(stream, *st);
+    } else {
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
     conn->socket = nullptr;
     co_return;
   }
@@ -262,7 +285,7 @@ asio::awaitable<void> run_connection(std::shared_ptr<ServerState> st, tcp::socke
   if (hec) {
     log::debug("TLS handshake failed", {{"client", peer.to_string()}, {"error", hec.message()}});
   } else {
-    co_await serve(st, *conn, stream, peer, false);
+    (void)co_await serve(st, *conn, stream, peer, false);
     beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(st->api.write_timeout_ms));
     co_await stream.async_shutdown(kTuple);
   }
@@ -289,7 +312,16 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> st, std::shared_p
       continue;
     }
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, run_connection(st, std::move(socket), metrics_only), asio::detached);
+    asio::co_spawn(executor, run_connection(st, std::move(socket), metrics_only), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        log::error("HTTP connection failed", {{"error", x.what()}});
+      } catch (...) {
+        log::error("HTTP connection failed", {{"error", "unknown exception"}});
+      }
+    });
   }
 }
 
@@ -300,7 +332,8 @@ std::string describe(const tcp::endpoint& ep) {
 
 Result<std::shared_ptr<tcp::acceptor>> bind(asio::io_context& io, const std::string& host, std::uint16_t port) {
   beast::error_code ec;
-  const auto address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
+  const std::string literal = host.empty() ? "0.0.0.0" : host == "localhost" ? "127.0.0.1" : host;
+  const auto address = asio::ip::make_address(literal, ec);
   if (ec) return make_error("bad_listen_address", "cannot listen on \"" + host + "\": not an IP address");
   const tcp::endpoint endpoint(address, port);
   auto acceptor = std::make_shared<tcp::acceptor>(asio::make_strand(io));
