@@ -4,6 +4,7 @@
 
 #include "acme_client/acme_problem.hpp"
 #include "acme_client/jws.hpp"
+#include "common/log.hpp"
 
 namespace acmednsd::acme {
 namespace {
@@ -148,7 +149,10 @@ Result<AcmeReply> AcmeSession::post(const std::string& url,
     }
     const std::string type = reply.json.value("type", std::string("http"));
     // RFC 8555 6.5: a badNonce rejection is the one error a client retries on its own.
-    if (type == problem::kBadNonce && attempt < kBadNonceAttempts) continue;
+    if (type == problem::kBadNonce && attempt < kBadNonceAttempts) {
+      log::debug("ACME badNonce; retrying with a fresh nonce", {{"url", url}, {"attempt", std::to_string(attempt)}});
+      continue;
+    }
     return make_error(type, problem::describe(reply.json));
   }
 }

@@ -1,0 +1,204 @@
+"""Shared set-up of the embedded ACME client's end-to-end tests: acme-dnsd with [acme]
+pointed at a real Pebble, optionally behind unbound + NSD for CNAME-delegated names.
+
+    Pebble --DNS-01--> acme-dnsd                      (names inside our zone)
+    Pebble --DNS-01--> unbound --> NSD (parent zone example.test: CNAMEs)
+                               --> acme-dnsd (auth.example.test)
+
+Everything on free loopback ports, stopped by PID in close(); every wait bounded.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import harness
+import peers
+
+ZONE = "auth.example.test"
+PARENT = "example.test"
+
+
+def toml(v):
+    return harness.toml_value(v)
+
+
+def certificate_toml(name, domains, cert_path, key_path, **extra):
+    lines = ["[[certificate]]", f"name = {toml(name)}", f"domains = {toml(domains)}",
+             f"cert_path = {toml(cert_path)}", f"key_path = {toml(key_path)}"]
+    lines += [f"{k} = {toml(v)}" for k, v in extra.items()]
+    return "\n".join(lines) + "\n\n"
+
+
+class AcmeSetup:
+    """Pebble + acme-dnsd (+ NSD and unbound when `cnames` is not None).
+
+    certificates: list of dicts {name, domains, ...extra keys}; cert_path/key_path are
+    placed under <dir>/out/<name>/. acme: extra [acme] keys. api: extra [api] keys.
+    """
+
+    def __init__(self, certificates=(), cnames=None, acme=None, api=None, eab=False,
+                 nonce_reject=0, start_server=True, wait_health=True):
+        self.dir = tempfile.mkdtemp(prefix="acmednsd-acme-")
+        self.server = self.pebble = self.nsd = self.unbound = None
+        self.certificates = {}
+        try:
+            self.pebble = peers.Pebble(os.path.join(self.dir, "pebble"), dns_server="",
+                                       eab=eab, nonce_reject=nonce_reject, start=False)
+            acme_keys = {
+                "directory": self.pebble.directory_url,
+                "ca_bundle": self.pebble.tls_ca_bundle,
+                "state_dir": os.path.join(self.dir, "acme-state"),
+                "agree_terms": True,
+                "email": "ops@example.test",
+                "check_cnames": cnames is not None,
+            }
+            acme_keys.update(acme or {})
+            extra = ""
+            for c in certificates:
+                c = dict(c)
+                name = c.pop("name")
+                domains = c.pop("domains")
+                out = os.path.join(self.dir, "out", name)
+                self.certificates[name] = (os.path.join(out, "fullchain.pem"),
+                                           os.path.join(out, "privkey.pem"))
+                extra += certificate_toml(name, domains, *self.certificates[name], **c)
+            sections = {"acme": acme_keys}
+            if api:
+                sections["api"] = dict(api)
+            os.makedirs(os.path.join(self.dir, "acme-dnsd"))
+            self.server = harness.Server(sections=sections, workdir=os.path.join(self.dir, "acme-dnsd"),
+                                         domain=ZONE, start=False, extra_toml=extra)
+            dns_for_pebble = f"127.0.0.1:{self.server.dns_port}"
+            if cnames is not None:
+                self.nsd = peers.Nsd(os.path.join(self.dir, "nsd"), {PARENT: self.parent_zone(cnames)})
+                self.unbound = peers.Unbound(
+                    os.path.join(self.dir, "unbound"),
+                    stubs={PARENT: self.nsd.addr, ZONE: f"127.0.0.1@{self.server.dns_port}"},
+                    cache_max_ttl=1, cache_max_negative_ttl=1)
+                dns_for_pebble = self.unbound.hostport
+                self.rewrite_config(resolver=self.unbound.hostport)
+            self.pebble.dns_server = dns_for_pebble
+            self.pebble.start()
+            if start_server:
+                if wait_health:
+                    self.server.start()
+                else:
+                    self.server.process = harness.Process(
+                        [harness.BIN, "-c", self.server.config_path],
+                        os.path.join(self.server.dir, "server.log"))
+        except BaseException:
+            self.close(failed=True)
+            raise
+
+    @staticmethod
+    def parent_zone(cnames):
+        records = ["auth IN NS ns1.auth", "ns1.auth IN A 127.0.0.1"]
+        for name, target in sorted(cnames.items()):
+            records.append(f"{name.rstrip('.')}. IN CNAME {target.rstrip('.')}.")
+        return peers.zone_text(PARENT, records)
+
+    def rewrite_config(self, **acme_keys):
+        """Adds [acme] keys to the written config (before the server starts)."""
+        with open(self.server.config_path) as f:
+            text = f.read()
+        lines = "".join(f"{k} = {toml(v)}\n" for k, v in acme_keys.items())
+        text = text.replace("[acme]\n", "[acme]\n" + lines, 1)
+        with open(self.server.config_path, "w") as f:
+            f.write(text)
+
+    # ---- the CLI ----
+    def cli(self, *args, timeout=180):
+        return subprocess.run([harness.BIN, "-c", self.server.config_path, *args],
+                              capture_output=True, text=True, timeout=timeout)
+
+    # ---- checks ----
+    def wait_for_certificate(self, name, timeout=90.0, previous=None):
+        cert, _ = self.certificates[name]
+
+        def ready():
+            if self.server.process is not None and not self.server.process.alive():
+                raise AssertionError("acme-dnsd exited:\n" + self.server.process.output()[-5000:])
+            if not os.path.exists(cert):
+                return False
+            with open(cert) as f:
+                return f.read() != previous
+        harness.wait_until(ready, timeout, interval=0.2, what=f"certificate {name}")
+        with open(cert) as f:
+            return f.read()
+
+    def verify_chain(self, name):
+        """openssl verify of the leaf against Pebble's root, intermediates from the file."""
+        cert, key = self.certificates[name]
+        return verify_chain_file(self.pebble, cert, os.path.join(self.dir, f"{name}-parts"))
+
+    def log(self):
+        return self.server.process.output() if self.server.process else ""
+
+    def close(self, failed=False):
+        for peer in (self.server, self.pebble, self.unbound, self.nsd):
+            if peer is None:
+                continue
+            try:
+                if failed and peer is self.server and self.server.process is not None:
+                    sys.stderr.write("---- acme-dnsd log ----\n" + self.server.process.output()[-20000:] + "\n")
+                if failed and peer is self.pebble and self.pebble.alive():
+                    sys.stderr.write("---- pebble log ----\n" + self.pebble.output()[-8000:] + "\n")
+                peer.stop()
+            except Exception as e:  # noqa: BLE001 - stop the others anyway
+                sys.stderr.write(f"stopping {peer}: {e}\n")
+        if os.environ.get("ACMEDNSD_KEEP_TMP") is None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(failed=exc[0] is not None)
+
+
+def split_pem(text):
+    blocks, current = [], []
+    for line in text.splitlines():
+        current.append(line)
+        if line.startswith("-----END"):
+            blocks.append("\n".join(current) + "\n")
+            current = []
+    return blocks
+
+
+def verify_chain_file(pebble, cert_path, work_dir):
+    os.makedirs(work_dir, exist_ok=True)
+    with open(cert_path) as f:
+        blocks = split_pem(f.read())
+    assert len(blocks) >= 2, f"expected leaf + intermediate, got {len(blocks)} certificates"
+    leaf = os.path.join(work_dir, "leaf.pem")
+    rest = os.path.join(work_dir, "intermediates.pem")
+    with open(leaf, "w") as f:
+        f.write(blocks[0])
+    with open(rest, "w") as f:
+        f.write("".join(blocks[1:]))
+    root = pebble.write_root(os.path.join(work_dir, "root.pem"))
+    r = subprocess.run(["openssl", "verify", "-CAfile", root, "-untrusted", rest, leaf],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and ": OK" in r.stdout, (r.stdout, r.stderr)
+    return leaf
+
+
+def san_names(cert_path):
+    r = subprocess.run(["openssl", "x509", "-in", cert_path, "-noout", "-ext", "subjectAltName"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return sorted(part.strip()[4:] for part in r.stdout.split("\n", 1)[1].split(",")
+                  if part.strip().startswith("DNS:"))
+
+
+def mode_of(path):
+    return os.stat(path).st_mode & 0o777
+
+
+def new_subdomain():
+    return str(uuid.uuid4())
