@@ -213,6 +213,8 @@ void read_general(SectionReader r, Config& c) {
   for (const auto& l : listen) {
     if (auto e = cv::parse_endpoint(l)) {
       g.listen.push_back(*e);
+    } else if (r.node("listen")->is_string()) {
+      r.fail(*r.node("listen"), "listen", "is not host:port (IPv6 as [::1]:53)");
     } else {
       r.fail(*r.node("listen"), "listen", "has \"" + l + "\", which is not host:port (IPv6 as [::1]:53)");
     }

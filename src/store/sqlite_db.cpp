@@ -1,6 +1,7 @@
 #include "store/sqlite_db.hpp"
 
 #include <fcntl.h>
+#include <cerrno>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,11 +68,14 @@ std::string Statement::error() const {
 }
 
 Result<Connection> Connection::open(const std::string& path, bool read_only) {
-  if (!read_only) {
-    // Create the file ourselves so it is 0600 from its first byte (SQLite would use 0644).
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return make_error("db_error", path + ": cannot be created or opened for writing");
-    ::close(fd);
+  if (!read_only && ::access(path.c_str(), F_OK) != 0) {
+    // Create the file ourselves so it is 0600 from its first byte (SQLite would use 0644;
+    // its -wal and -shm files copy the database file's mode). Only when it does not exist
+    // yet: close() on any descriptor of a file drops every POSIX lock this process holds
+    // on it, which would silently break the locks of connections already open.
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) return make_error("db_error", path + ": cannot be created");
+    if (fd >= 0) ::close(fd);
   }
   sqlite3* raw = nullptr;
   const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;

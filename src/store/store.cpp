@@ -60,9 +60,11 @@ class StoreImpl final : public Store {
     if (!conn) return conn.error();
     if (auto s = conn->exec(kPragmas); !s) return s;
     if (auto s = migrate(*conn); !s) return s;
-    if (auto s = load_index(*conn, *index_); !s) return s;
+    std::uint32_t loaded_serial = 0;
+    if (auto s = load_index(*conn, *index_, loaded_serial); !s) return s;
     auto ctx = store_detail::prepare_writer(std::move(conn.value()), options_.retention.limit);
     if (!ctx) return ctx.error();
+    ctx->last_serial = loaded_serial;
     writer_ = std::make_unique<store_detail::Writer>(std::move(ctx.value()), *index_);
     writer_->add_periodic([this](WriterContext&) { prune_now(); }, std::chrono::seconds(60));
     writer_->add_periodic([this](WriterContext& c) { follow_external_commits(c); }, std::chrono::milliseconds(250));
@@ -360,7 +362,8 @@ class StoreImpl final : public Store {
     return ok_status();
   }
 
-  static Status load_index(sqlite::Connection& conn, AnswerIndex& index) {
+  // Loads names and values; `stored_serial` receives meta.serial as read.
+  static Status load_index(sqlite::Connection& conn, AnswerIndex& index, std::uint32_t& stored_serial) {
     auto accounts = conn.prepare("SELECT subdomain FROM accounts");
     if (!accounts) return accounts.error();
     int rc = 0;
@@ -373,11 +376,10 @@ class StoreImpl final : public Store {
       index.put_value(values->text(0), values->text(1), values->integer(2) / 1000);
     }
     if (rc != SQLITE_DONE) return make_error("db_error", values->error());
-    auto serial = conn.prepare("SELECT value FROM meta WHERE key = 'serial'");
-    if (!serial) return serial.error();
-    std::uint32_t stored = 0;
-    if (serial->step() == SQLITE_ROW) stored = static_cast<std::uint32_t>(std::stoul(serial->text(0)));
-    index.set_serial_at_least(AnswerIndex::next_serial(stored, store_detail::now_ms() / 1000));
+    auto stored = read_stored_serial(conn);
+    if (!stored) return stored.error();
+    stored_serial = *stored;
+    index.set_serial_at_least(AnswerIndex::next_serial(*stored, store_detail::now_ms() / 1000));
     return ok_status();
   }
 
@@ -428,24 +430,31 @@ class StoreImpl final : public Store {
   }
 
   // The CLI (accounts add, import-acme-dns, cert issue) writes the same file from another
-  // process. SQLite's data_version changes only for other connections' commits; when it
-  // does, the index is rebuilt from the database, so DNS answers what the file holds.
+  // process. Every committed change also writes meta.serial; a stored serial that is not
+  // the one this writer last wrote means another process committed, and the index is
+  // rebuilt from the database so DNS answers what the file holds.
   void follow_external_commits(WriterContext& c) {
-    auto version = c.db.query_int("PRAGMA data_version");
-    if (!version) return;
-    if (data_version_ == 0 || *version == data_version_) {
-      data_version_ = *version;
-      return;
-    }
-    data_version_ = *version;
+    auto stored = read_stored_serial(c.db);
+    if (!stored || *stored == c.last_serial) return;
     AnswerIndex fresh(options_.retention);
-    if (auto s = load_index(c.db, fresh); !s) {
+    std::uint32_t loaded = 0;
+    if (auto s = load_index(c.db, fresh, loaded); !s) {
       log::error("cannot reload the answer index after an external change", {{"error", s.error().message}});
       return;
     }
+    c.last_serial = loaded;
     index_->replace_contents(fresh);
     log::info("reloaded the answer index after a change by another process",
               {{"names", std::to_string(index_->name_count())}});
+  }
+
+  static Result<std::uint32_t> read_stored_serial(sqlite::Connection& conn) {
+    auto serial = conn.prepare("SELECT value FROM meta WHERE key = 'serial'");
+    if (!serial) return serial.error();
+    const int rc = serial->step();
+    if (rc == SQLITE_DONE) return 0U;
+    if (rc != SQLITE_ROW) return make_error("db_error", serial->error());
+    return static_cast<std::uint32_t>(std::strtoul(serial->text(0).c_str(), nullptr, 10));
   }
 
   void prune_now() {
@@ -473,7 +482,6 @@ class StoreImpl final : public Store {
   StoreOptions options_;
   std::unique_ptr<AnswerIndex> index_;
   std::unique_ptr<store_detail::Writer> writer_;
-  std::int64_t data_version_ = 0;  // writer thread only
   std::mutex readers_mutex_;
   std::condition_variable readers_free_;
   std::vector<std::unique_ptr<Reader>> readers_;

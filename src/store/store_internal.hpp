@@ -27,6 +27,7 @@ struct WriterContext {
   sqlite::Statement select_account;
   sqlite::Statement set_meta;
   std::uint32_t limit = 100;
+  std::uint32_t last_serial = 0;  // meta.serial as this process last wrote or loaded it
 };
 
 // One write. `apply` runs inside the batch transaction (in its own savepoint) and may

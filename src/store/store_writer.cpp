@@ -90,8 +90,11 @@ Status Writer::run_sync(Job job) {
 }
 
 void Writer::add_periodic(std::function<void(WriterContext&)> task, std::chrono::milliseconds every) {
-  std::lock_guard lock(mutex_);
-  periodic_.push_back({std::move(task), every, std::chrono::steady_clock::now() + every});
+  {
+    std::lock_guard lock(mutex_);
+    periodic_.push_back({std::move(task), every, std::chrono::steady_clock::now() + every});
+  }
+  wake_.notify_one();  // the loop may be asleep with a deadline computed without this task
 }
 
 void Writer::stop() {
@@ -112,7 +115,9 @@ void Writer::loop() {
       std::unique_lock lock(mutex_);
       auto wake_at = std::chrono::steady_clock::now() + std::chrono::seconds(60);
       for (const auto& p : periodic_) wake_at = std::min(wake_at, p.next);
-      wake_.wait_until(lock, wake_at, [this] { return stopping_ || !queue_.empty(); });
+      // No predicate: a notify from add_periodic() must end the wait so the deadline is
+      // recomputed; spurious wake-ups just go round the loop.
+      if (queue_.empty() && !stopping_) wake_.wait_until(lock, wake_at);
       // Queued work is always finished, even when stopping: it may be acknowledged.
       if (queue_.empty() && stopping_) return;
       while (!queue_.empty() && batch.size() < kMaxBatch) {
@@ -160,6 +165,7 @@ void Writer::run_batch(std::deque<Job>& batch) {
     if (changes) {
       next_serial = AnswerIndex::next_serial(index_.serial(), now_ms() / 1000);
       (void)ctx_.set_meta.bind(":key", "serial").bind(":value", std::to_string(next_serial)).run();
+      ctx_.last_serial = next_serial;
     }
     commit = txn.commit();
   }
