@@ -37,7 +37,7 @@ def parent_zone(cnames, serial=1):
 class Topology:
     """acme-dnsd + NSD (parent) + unbound (+ Pebble when `pebble`), in one temp dir.
 
-    Use set_cnames() to (re)publish the parent zone; it restarts NSD on its port.
+    Use set_cnames() to (re)publish the parent zone; NSD reloads it (SIGHUP).
     """
 
     def __init__(self, pebble=True, server_sections=None):
@@ -70,10 +70,10 @@ class Topology:
         return f"http://127.0.0.1:{self.server.api_port}"
 
     def set_cnames(self, cnames):
-        """Adds {name: target} CNAMEs to the parent zone and restarts NSD with it."""
+        """Adds {name: target} CNAMEs to the parent zone and has NSD reload it."""
         self.cnames.update({n.rstrip("."): t.rstrip(".") for n, t in cnames.items()})
         self.serial += 1
-        self.nsd.restart({PARENT: parent_zone(self.cnames, self.serial)})
+        self.nsd.reload({PARENT: parent_zone(self.cnames, self.serial)})
         for name, target in cnames.items():
             out = self.nsd.dig(name, "CNAME", "+short").stdout.strip()
             assert out == target.rstrip(".") + ".", (name, out)
