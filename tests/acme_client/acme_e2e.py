@@ -41,13 +41,14 @@ class AcmeSetup:
     """
 
     def __init__(self, certificates=(), cnames=None, acme=None, api=None, eab=False,
-                 nonce_reject=0, start_server=True, wait_health=True):
+                 nonce_reject=0, start_server=True, wait_health=True, pebble_env=None):
         self.dir = tempfile.mkdtemp(prefix="acmednsd-acme-")
         self.server = self.pebble = self.nsd = self.unbound = None
         self.certificates = {}
         try:
             self.pebble = peers.Pebble(os.path.join(self.dir, "pebble"), dns_server="",
-                                       eab=eab, nonce_reject=nonce_reject, start=False)
+                                       eab=eab, nonce_reject=nonce_reject, start=False,
+                                       extra_env=pebble_env)
             acme_keys = {
                 "directory": self.pebble.directory_url,
                 "ca_bundle": self.pebble.tls_ca_bundle,
@@ -116,6 +117,13 @@ class AcmeSetup:
                               capture_output=True, text=True, timeout=timeout)
 
     # ---- checks ----
+    def replace_in_config(self, old, new):
+        with open(self.server.config_path) as f:
+            text = f.read()
+        assert old in text, old
+        with open(self.server.config_path, "w") as f:
+            f.write(text.replace(old, new))
+
     def wait_for_certificate(self, name, timeout=90.0, previous=None):
         cert, _ = self.certificates[name]
 
@@ -130,10 +138,10 @@ class AcmeSetup:
         with open(cert) as f:
             return f.read()
 
-    def verify_chain(self, name):
+    def verify_chain(self, name, root_index=0):
         """openssl verify of the leaf against Pebble's root, intermediates from the file."""
-        cert, key = self.certificates[name]
-        return verify_chain_file(self.pebble, cert, os.path.join(self.dir, f"{name}-parts"))
+        cert, _ = self.certificates[name]
+        return verify_chain_file(self.pebble, cert, os.path.join(self.dir, f"{name}-parts"), root_index)
 
     def log(self):
         return self.server.process.output() if self.server.process else ""
@@ -170,7 +178,7 @@ def split_pem(text):
     return blocks
 
 
-def verify_chain_file(pebble, cert_path, work_dir):
+def verify_chain_file(pebble, cert_path, work_dir, root_index=0):
     os.makedirs(work_dir, exist_ok=True)
     with open(cert_path) as f:
         blocks = split_pem(f.read())
@@ -181,7 +189,9 @@ def verify_chain_file(pebble, cert_path, work_dir):
         f.write(blocks[0])
     with open(rest, "w") as f:
         f.write("".join(blocks[1:]))
-    root = pebble.write_root(os.path.join(work_dir, "root.pem"))
+    root = os.path.join(work_dir, f"root{root_index}.pem")
+    with open(root, "w") as f:
+        f.write(pebble.root_pem(root_index))
     r = subprocess.run(["openssl", "verify", "-CAfile", root, "-untrusted", rest, leaf],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0 and ": OK" in r.stdout, (r.stdout, r.stderr)

@@ -5,6 +5,7 @@ a retry schedule instead of a crash."""
 import json
 import sys
 import os
+import subprocess
 import time
 
 import harness
@@ -130,6 +131,25 @@ def test_bad_nonce_is_retried():
         assert "badNonce" in s.log(), "Pebble rejected no nonce: the retry was not exercised"
 
 
+def test_preferred_chain_by_issuer_name():
+    certs = [{"name": "chain", "domains": [f"chain.{ZONE}"], "preferred_chain": "@ROOT1@"}]
+    with AcmeSetup(certificates=certs, pebble_env={"PEBBLE_ALTERNATE_ROOTS": "1"},
+                   start_server=False) as s:
+        r = subprocess.run(["openssl", "x509", "-noout", "-subject", "-nameopt", "multiline"],
+                           input=s.pebble.root_pem(1), capture_output=True, text=True, timeout=30)
+        cn = [l.split("=", 1)[1].strip() for l in r.stdout.splitlines() if "commonName" in l][0]
+        s.replace_in_config('"@ROOT1@"', json.dumps(cn))
+        s.server.start()
+        s.wait_for_certificate("chain")
+        s.verify_chain("chain", root_index=1)  # the alternate chain, chosen by its issuer
+        try:
+            s.verify_chain("chain", root_index=0)
+        except AssertionError:
+            pass
+        else:
+            raise AssertionError("the default chain was kept although another was preferred")
+
+
 if __name__ == "__main__":
     harness.run_main([
         test_daemon_and_cli_issue_names_inside_the_zone,
@@ -138,4 +158,5 @@ if __name__ == "__main__":
         test_failed_challenge_reports_the_ca_detail_and_backs_off,
         test_external_account_binding,
         test_bad_nonce_is_retried,
+        test_preferred_chain_by_issuer_name,
     ])
