@@ -122,6 +122,19 @@ def test_hook_fails_on_bad_credentials():
     assert r.returncode != 0 and "401" in r.stderr, (r.returncode, r.stdout, r.stderr)
 
 
+def test_hook_allowfrom():
+    """ACMEDNS_ALLOW_FROM is sent as the registration's allowfrom and stored as written."""
+    storage = os.path.join(TOPO.dir, "acmedns-allowfrom.json")
+    env = hook_env(storage, ACMEDNS_ALLOW_FROM="127.0.0.0/8, ::1/128")
+    r = E.run([sys.executable, E.HOOK, "register", "af.example.test"], env=env, timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    acct = load(storage)["af.example.test"]
+    assert acct["allowfrom"] == ["127.0.0.0/8", "::1/128"], acct
+    status, _, body = TOPO.server.request(
+        "GET", "/account", headers={"X-Api-User": acct["username"], "X-Api-Key": acct["password"]})
+    assert status == 200 and json.loads(body)["allowfrom"] == ["127.0.0.0/8", "::1/128"], (status, body)
+
+
 def test_one_name():
     obtain("one", ["one.example.test"], shared=False)
 
@@ -145,6 +158,7 @@ def main():
     try:
         try:
             harness.run_main([test_hook_first_run_registers, test_hook_fails_on_bad_credentials,
+                              test_hook_allowfrom,
                               test_one_name, test_name_and_wildcard,
                               test_three_names_one_credential, test_seven_names_one_credential])
         except SystemExit as e:
