@@ -2,8 +2,9 @@
 // signals: SIGTERM/SIGINT drain and exit, SIGHUP reopens the log and reloads TLS.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <condition_variable>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "acme_client/acme_service.hpp"
@@ -89,17 +90,21 @@ int serve(const Config& config) {
 
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   asio::signal_set hup_signal(io, SIGHUP);
-  asio::steady_timer grace(io);
+  // In-flight requests get a bounded time to finish. The deadline runs on its own thread,
+  // not as a timer, so an idle server exits at once instead of waiting for the timer.
+  std::mutex grace_mutex;
+  std::condition_variable grace_cv;
+  bool finished = false;
+  std::thread grace;
   stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log::info("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     hup_signal.cancel();
     (*dns_server)->stop();
     (*http_server)->stop();
-    // In-flight requests get a bounded time to finish; then the loop stops regardless.
-    grace.expires_after(std::chrono::seconds(5));
-    grace.async_wait([&io](const boost::system::error_code& e) {
-      if (!e) io.stop();
+    grace = std::thread([&] {
+      std::unique_lock lock(grace_mutex);
+      if (!grace_cv.wait_for(lock, std::chrono::seconds(5), [&] { return finished; })) io.stop();
     });
   });
   std::function<void()> wait_hup = [&] {
@@ -121,6 +126,12 @@ int serve(const Config& config) {
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
+  {
+    std::lock_guard lock(grace_mutex);
+    finished = true;
+  }
+  grace_cv.notify_all();
+  if (grace.joinable()) grace.join();
   if (acme_service) acme_service->stop();
   log::info("stopped");
   return kExitOk;
