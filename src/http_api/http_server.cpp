@@ -60,6 +60,19 @@ struct ServerState {
   std::mutex mutex;  // guards `open`
   std::list<std::weak_ptr<Connection>> open;
   std::atomic<std::int64_t> last_no_cert_log{0};
+  std::atomic<std::int64_t> live{0};  // open connections on every listener
+  std::mutex drained_mutex;
+  std::function<void()> drained;  // guarded by drained_mutex
+  bool drained_fired = false;      // guarded by drained_mutex
+
+  // Posts the drained callback once, when stopping and nothing is open.
+  void check_drained() {
+    if (!stopping || live.load() != 0) return;
+    std::lock_guard lock(drained_mutex);
+    if (drained_fired || !drained) return;
+    drained_fired = true;
+    asio::post(io, drained);
+  }
 };
 
 IpAddress to_ip(const asio::ip::address& address) {
@@ -241,12 +254,15 @@ asio::awaitable<void> run_connection(std::shared_ptr<ServerState> st, tcp::socke
     st->open.push_back(conn);
   }
   st->service->metrics().connection_opened();
+  st->live.fetch_add(1);
   struct Release {
     ServerState& st;
     bool counted;
     ~Release() {
       if (counted) st.connections.fetch_sub(1);
       st.service->metrics().connection_closed();
+      st.live.fetch_sub(1);
+      st.check_drained();
     }
   } release{*st, !metrics_only};
 
@@ -383,6 +399,15 @@ class BeastHttpServer final : public HttpServer {
       }
     }
     state_->open.clear();
+    state_->check_drained();
+  }
+
+  void on_drained(std::function<void()> callback) override {
+    {
+      std::lock_guard lock(state_->drained_mutex);
+      state_->drained = std::move(callback);
+    }
+    state_->check_drained();
   }
 
   void reload_tls() override {

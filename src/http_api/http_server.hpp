@@ -27,6 +27,9 @@ class HttpServer {
   // Prometheus text appended to /metrics, e.g. the DNS plane's counters. Call before
   // the io_context runs; `source` is then called on API threads.
   virtual void add_metrics_source(std::function<std::string()> source) = 0;
+  // Runs `callback` once (posted to the io_context) when stop() was called and no
+  // connection is open any more, so the app can end its grace period early.
+  virtual void on_drained(std::function<void()> callback) = 0;
 };
 
 }  // namespace acmednsd::http_api

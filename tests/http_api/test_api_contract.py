@@ -414,6 +414,40 @@ def test_cors_preflight_and_simple_request():
         eq(r.header("Access-Control-Allow-Origin"), "https://ui.example.test")
 
 
+# ---- Policies: registration and authentication failures ----
+
+def test_registration_token_and_rate_policy():
+    with Server({"api": {"registration": "token", "registration_tokens": ["tok-1", "tok-2"],
+                         "registration_rate_per_minute": 2}}) as srv:
+        check_error(raw_http.request(srv.api_port, "POST", "/register"), 401, "forbidden")
+        check_error(raw_http.request(srv.api_port, "POST", "/register", b"", {"Authorization": "Bearer nope"}),
+                    401, "forbidden")
+        for _ in range(2):
+            register_raw(srv, b"", {"Authorization": "Bearer tok-2"})
+        r = raw_http.request(srv.api_port, "POST", "/register", b"", {"Authorization": "Bearer tok-1"})
+        check_error(r, 429, "too_many_requests")
+        assert int(r.header("Retry-After")) >= 1, r.headers
+
+
+def test_registration_source_networks():
+    with Server({"api": {"registration_allowfrom": ["10.0.0.0/8"]}}) as srv:
+        check_error(raw_http.request(srv.api_port, "POST", "/register"), 403, "forbidden")
+    with Server({"api": {"registration_allowfrom": ["127.0.0.0/8"]}}) as srv:
+        register_raw(srv)
+
+
+def test_auth_failures_per_minute_gives_429():
+    with Server({"api": {"auth_failures_per_minute": 3}}) as srv:
+        acct = register_raw(srv)
+        for _ in range(3):
+            r = update_raw(srv, dict(acct, password="w" * 40), txt_value(17))
+            eq((r.status, r.body), (401, FORBIDDEN))
+        r = update_raw(srv, acct, txt_value(17))
+        check_error(r, 429, "too_many_requests")
+        assert r.header("Retry-After"), r.headers
+        eq(srv.txt_values(acct["fulldomain"]), [])
+
+
 # ---- The acme-dns README flow, through curl ----
 
 def curl(*args):
@@ -470,5 +504,8 @@ if __name__ == "__main__":
         test_ready_and_metrics,
         test_metrics_on_own_listener,
         test_cors_preflight_and_simple_request,
+        test_registration_token_and_rate_policy,
+        test_registration_source_networks,
+        test_auth_failures_per_minute_gives_429,
         test_readme_flow_with_curl,
     ])
