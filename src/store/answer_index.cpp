@@ -129,8 +129,12 @@ void insert_value(Entry& e, std::string_view value, std::int64_t updated_at, std
   auto same = std::find_if(e.values.begin(), e.values.end(), [&](const StoredValue& s) {
     return std::memcmp(s.text.data(), v.text.data(), v.text.size()) == 0;
   });
-  if (same != e.values.end()) e.values.erase(same);  // a refresh moves it to the front
-  e.values.insert(e.values.begin(), v);
+  if (same != e.values.end()) e.values.erase(same);  // a refresh moves it up
+  // Newest first; a value as new as another goes before it (a later write of the same
+  // second), so loading needs no ORDER BY.
+  auto pos = std::find_if(e.values.begin(), e.values.end(),
+                          [&](const StoredValue& s) { return s.updated_at <= v.updated_at; });
+  e.values.insert(pos, v);
   if (e.values.size() > limit) e.values.resize(limit);
 }
 
@@ -252,6 +256,13 @@ std::uint32_t AnswerIndex::next_serial(std::uint32_t current, std::int64_t now_u
   // otherwise just increases.
   const auto now32 = static_cast<std::uint32_t>(now_unix);
   return static_cast<std::int32_t>(now32 - current) > 0 ? now32 : current + 1;
+}
+
+void AnswerIndex::reserve(std::size_t names) {
+  for (auto& s : impl_->shards) {
+    std::unique_lock lock(s.mutex);
+    s.entries.reserve(names / kShards + 1);
+  }
 }
 
 std::size_t AnswerIndex::name_count() const {

@@ -64,6 +64,7 @@ class AnswerIndex {
   // otherwise current + 1 (RFC 1982 arithmetic).
   static std::uint32_t next_serial(std::uint32_t current, std::int64_t now_unix);
 
+  void reserve(std::size_t names);  // before a bulk load
   [[nodiscard]] std::size_t name_count() const;
   [[nodiscard]] std::size_t value_count() const;
   [[nodiscard]] const RetentionPolicy& policy() const { return policy_; }
