@@ -165,7 +165,6 @@ void Writer::run_batch(std::deque<Job>& batch) {
     if (changes) {
       next_serial = AnswerIndex::next_serial(index_.serial(), now_ms() / 1000);
       (void)ctx_.set_meta.bind(":key", "serial").bind(":value", std::to_string(next_serial)).run();
-      ctx_.last_serial = next_serial;
     }
     commit = txn.commit();
   }
@@ -173,6 +172,7 @@ void Writer::run_batch(std::deque<Job>& batch) {
     log::error("database commit failed; the batch was not acknowledged",
                {{"error", commit.error().message}, {"requests", std::to_string(batch.size())}});
   }
+  if (commit.ok() && next_serial != 0) ctx_.last_serial = next_serial;  // only once durable
   bool changed = false;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (commit.ok() && results[i].ok() && batch[i].publish) {
