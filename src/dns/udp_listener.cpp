@@ -63,6 +63,8 @@ class UdpSocketWorker {
     thread_ = std::thread([this] { run(); });
   }
 
+  void request_stop() { stopping_.store(true); }
+
   void stop() {
     stopping_.store(true);
     if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
@@ -161,6 +163,8 @@ class UdpListener : public Listener {
     for (auto& w : workers_) w->start();
   }
   void stop() override {
+    // Flag every worker first so their receive timeouts run out together.
+    for (auto& w : workers_) w->request_stop();
     for (auto& w : workers_) w->stop();
   }
 
