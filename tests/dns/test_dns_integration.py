@@ -227,6 +227,38 @@ def test_static_records_case_and_cname_into_challenge_name():
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def test_rate_limit_slips_and_drops_and_query_log():
+    sections = {"general": {"rrl_responses_per_second": 5, "rrl_slip": 2, "threads": 1},
+                "logconfig": {"loglevel": "info", "query_log": True}}
+    with Server(sections=sections) as s:
+        name = "ratelimited." + s.domain
+        full = truncated = 0
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            u.settimeout(0.3)
+            # All within one second (the limiter counts per wall-clock second, so start
+            # just after a boundary): 5 full answers, then every 2nd limited one slips.
+            time.sleep(1.02 - time.time() % 1)
+            for i in range(20):
+                u.sendto(_query_bytes(0x4000 + i, name, 1), ("127.0.0.1", s.dns_port))
+            try:
+                while True:
+                    msg, _ = u.recvfrom(4096)
+                    if msg[2] & 0x02:
+                        truncated += 1
+                    else:
+                        full += 1
+            except socket.timeout:
+                pass
+        check(full == 5, f"expected 5 full answers within the budget, got {full}")
+        check(5 <= truncated <= 8, f"expected about half of the 15 limited ones to slip, got {truncated}")
+        check(full + truncated < 20, "nothing was dropped")
+        time.sleep(1.1)
+        check(ask(name, "A", port=s.dns_port)["status"] == "NXDOMAIN", "new second, new budget")
+        log = s.process.output()
+        check("dns query" in log and "ratelimited." in log and "NXDOMAIN" in log,
+              "query log line missing:\n" + log[-2000:])
+
+
 if __name__ == "__main__":
     run_main([
         test_txt_over_udp_and_tcp_ipv4_and_ipv6,
@@ -237,4 +269,5 @@ if __name__ == "__main__":
         test_tcp_pipelining_and_idle_timeout,
         test_protocol_udp_only_and_taken_address,
         test_static_records_case_and_cname_into_challenge_name,
+        test_rate_limit_slips_and_drops_and_query_log,
     ])
