@@ -4,6 +4,9 @@
 # /var/lib/acme-dnsd created by systemd's StateDirectory=. The postinst creates the
 # system user the unit runs as.
 set(ACMEDNSD_DEPLOY_DIR ${PROJECT_SOURCE_DIR}/deploy)
+# cpack installs the project first; without this the install step would build every
+# target (tests, benchmarks) when only the server goes into the package.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
 install(FILES ${ACMEDNSD_DEPLOY_DIR}/systemd/acme-dnsd.service
   DESTINATION /lib/systemd/system COMPONENT acme-dnsd)

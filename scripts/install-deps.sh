@@ -12,6 +12,7 @@ TEST_PKGS=(
   sqlite3 curl openssl python3 procps iproute2
   bind9-dnsutils knot-dnsutils dnsperf
   unbound nsd knot pebble lego certbot
+  systemd python3-yaml
 )
 
 want=("${BUILD_PKGS[@]}")
