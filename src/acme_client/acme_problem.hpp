@@ -36,19 +36,28 @@ inline constexpr std::string_view kUnsupportedContact = "urn:ietf:params:acme:er
 inline constexpr std::string_view kUnsupportedIdentifier = "urn:ietf:params:acme:error:unsupportedIdentifier";
 inline constexpr std::string_view kUserActionRequired = "urn:ietf:params:acme:error:userActionRequired";
 
-// "rejectedIdentifier: <detail> (sub-problems: ...)" from a problem document.
+// A string member, or `fallback` when absent or of another type: documents come from the
+// network, and nlohmann's value() throws on a type mismatch.
+inline std::string string_member(const nlohmann::json& object, std::string_view key,
+                                 std::string fallback = {}) {
+  if (!object.is_object()) return fallback;
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+// "rejectedIdentifier: <detail>; <identifier>: <sub-problem detail>" from a problem document.
 inline std::string describe(const nlohmann::json& document) {
-  std::string type = document.value("type", std::string("about:blank"));
+  std::string type = string_member(document, "type", "about:blank");
   if (type.starts_with(kPrefix)) type = type.substr(kPrefix.size());
-  std::string text = type + ": " + document.value("detail", std::string("(no detail)"));
+  std::string text = type + ": " + string_member(document, "detail", "(no detail)");
   if (const auto it = document.find("subproblems"); it != document.end() && it->is_array()) {
     for (const auto& sub : *it) {
       if (!sub.is_object()) continue;
       text += "; ";
       if (const auto id = sub.find("identifier"); id != sub.end() && id->is_object()) {
-        text += id->value("value", std::string()) + ": ";
+        text += string_member(*id, "value") + ": ";
       }
-      text += sub.value("detail", std::string());
+      text += string_member(sub, "detail");
     }
   }
   return text;

@@ -93,7 +93,7 @@ Result<AcmeReply> AcmeSession::get(const std::string& url) {
   keep_nonce(*response);
   AcmeReply reply = to_reply(std::move(*response));
   if (reply.http.status >= 400) {
-    if (reply.json.is_object()) return make_error(reply.json.value("type", "http"), problem::describe(reply.json));
+    if (reply.json.is_object()) return make_error(problem::string_member(reply.json, "type", "http"), problem::describe(reply.json));
     return make_error("http", "GET " + url + ": HTTP " + std::to_string(reply.http.status));
   }
   return reply;
@@ -147,7 +147,7 @@ Result<AcmeReply> AcmeSession::post(const std::string& url,
     if (!reply.json.is_object()) {
       return make_error("http", "POST " + url + ": HTTP " + std::to_string(reply.http.status));
     }
-    const std::string type = reply.json.value("type", std::string("http"));
+    const std::string type = problem::string_member(reply.json, "type", "http");
     // RFC 8555 6.5: a badNonce rejection is the one error a client retries on its own.
     if (type == problem::kBadNonce && attempt < kBadNonceAttempts) {
       log::debug("ACME badNonce; retrying with a fresh nonce", {{"url", url}, {"attempt", std::to_string(attempt)}});

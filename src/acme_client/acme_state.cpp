@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "acme_client/acme_problem.hpp"
 #include "acme_client/crypto_keys.hpp"
 #include "acme_client/https_transport.hpp"
 #include "acme_client/x509_tools.hpp"
@@ -60,8 +61,8 @@ Result<AccountState> load_or_create_account(const std::string& state_dir,
   }
   if (auto text = read_file(account.folder + "/account.json")) {
     const auto json = nlohmann::json::parse(*text, nullptr, false);
-    if (json.is_object() && json.value("directory", std::string()) == directory_url) {
-      account.url = json.value("url", std::string());
+    if (json.is_object() && problem::string_member(json, "directory") == directory_url) {
+      account.url = problem::string_member(json, "url");
     }
   }
   return account;
@@ -94,10 +95,10 @@ CertificateState load_certificate_state(const std::string& state_dir, const std:
   state.next_retry = number(json, "next_retry");
   state.last_attempt = number(json, "last_attempt");
   state.last_success = number(json, "last_success");
-  state.last_error = json.value("last_error", std::string());
+  state.last_error = problem::string_member(json, "last_error");
   if (const auto it = json.find("ari"); it != json.end() && it->is_object()) {
     AriState ari;
-    ari.cert_id = it->value("cert_id", std::string());
+    ari.cert_id = problem::string_member(*it, "cert_id");
     ari.window_start = number(*it, "window_start");
     ari.window_end = number(*it, "window_end");
     ari.chosen_time = number(*it, "chosen_time");

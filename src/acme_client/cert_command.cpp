@@ -63,7 +63,21 @@ void print_list(CertificateManager& manager) {
 
 }  // namespace
 
+namespace {
+int run(const Config& config, Store& store, const std::vector<std::string>& raw_args);
+}  // namespace
+
 int run_cert_command(const Config& config, Store& store, const std::vector<std::string>& raw_args) {
+  try {
+    return run(config, store, raw_args);
+  } catch (const std::exception& e) {  // a broken invariant: report it, do not abort
+    std::cerr << "acme-dnsd cert: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+namespace {
+int run(const Config& config, Store& store, const std::vector<std::string>& raw_args) {
   std::vector<std::string> args = raw_args;
   if (!args.empty() && args.front() == "cert") args.erase(args.begin());
   if (args.empty() || args.front() == "--help" || args.front() == "-h") {
@@ -132,5 +146,6 @@ int run_cert_command(const Config& config, Store& store, const std::vector<std::
   }
   return failures == 0 ? 0 : 1;
 }
+}  // namespace
 
 }  // namespace acmednsd::acme

@@ -194,6 +194,12 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
     to_validate.emplace_back(*challenge, authorization->url);
   }
   if (auto served = wait_until_served(presented, environment); !served) return served.error();
+  const bool delegated = std::any_of(job.domains.begin(), job.domains.end(), [&](const std::string& d) {
+    return !is_inside_zone(d, environment.zone);
+  });
+  if (delegated && !to_validate.empty() && !environment.sleep(environment.delegated_cache_wait)) {
+    return make_error("stopped", "stopping");
+  }
 
   for (const auto& [challenge, authorization_url] : to_validate) {
     if (auto status = respond_to_challenge(session, challenge); !status) return status.error();

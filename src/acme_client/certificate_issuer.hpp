@@ -42,6 +42,9 @@ struct IssueEnvironment {
   // Sleeps; returns false when the service is stopping.
   std::function<bool(std::chrono::milliseconds)> sleep;
   std::chrono::seconds max_wait{600};  // per polling phase
+  // CNAME-delegated names reach us through the CA's recursive resolver, which may still
+  // hold the RRset of a previous order at the shared target for one TTL: wait that out.
+  std::chrono::seconds delegated_cache_wait{2};  // general.txt_ttl + 1
 };
 
 // Checks the job's names map to store names (and, for CNAME-delegated ones when

@@ -222,6 +222,7 @@ Result<CertificateInfo> CertificateManager::attempt(const CertificateJob& job) {
     environment.resolver = config_.acme.resolver;
     environment.visibility_check = options_.visibility_check;
     environment.sleep = options_.sleep;
+    environment.delegated_cache_wait = std::chrono::seconds(config_.general.txt_ttl + 1);
     const bool offers_ari = !(*ca)->session->directory().renewal_info.empty();
     const std::string replaces = before.current && offers_ari ? before.current->ari_cert_id : "";
     log::info("requesting a certificate", {{"certificate", job.name}, {"domains", std::to_string(job.domains.size())}});

@@ -222,4 +222,7 @@ TEST_CASE("small parsers: URLs, Link headers, Retry-After, RFC 3339, directory, 
     "detail":"blocked by policy","identifier":{"type":"dns","value":"bad.example"}}]})");
   CHECK(problem::describe(document) ==
         "rejectedIdentifier: Error creating new order; bad.example: blocked by policy");
+  // Documents come from the network: wrong member types must not throw.
+  const auto odd = nlohmann::json::parse(R"({"type":5,"detail":null,"subproblems":[1,{"identifier":7}]})");
+  CHECK(problem::describe(odd) == "about:blank: (no detail); ");
 }
