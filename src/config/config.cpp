@@ -310,6 +310,8 @@ void read_api(SectionReader r, Config& c) {
   r.read("acme_cache_dir", a.acme_cache_dir);
   r.read("notification_email", a.notification_email);
   r.read("corsorigins", a.corsorigins);
+  // acme-dns's CORS library treats an empty list as "any origin"; keep that meaning.
+  if (a.corsorigins.empty()) a.corsorigins = {"*"};
   r.read("use_header", a.use_header);
   r.read("header_name", a.header_name);
   r.read("hsts_enabled", a.hsts);
@@ -428,9 +430,6 @@ void read_certificates(const toml::table& root, Config& c, Errors& errors) {
     }
     r.read("cert_path", cert.cert_path);
     r.read("key_path", cert.key_path);
-    if (cert.cert_path.empty() || cert.key_path.empty()) {
-      r.fail_at(cert.line, "cert_path", "and key_path are required");
-    }
     std::string kt;
     if (r.read("key_type", kt)) {
       static const std::set<std::string> kTypes = {"ec256", "ec384", "rsa2048", "rsa3072", "rsa4096"};

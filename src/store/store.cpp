@@ -174,6 +174,14 @@ class StoreImpl final : public Store {
     Job job;
     job.apply = [name, value, ms](WriterContext& c) -> Status {
       if (auto s = c.upsert_txt.bind(":name", name).bind(":value", value).bind(":ms", ms).run(); !s) return s;
+      // Counting walks the primary key; the trim sorts, so it runs only past the limit.
+      c.count_txt.bind(":name", name);
+      const bool counted = c.count_txt.step() == SQLITE_ROW;
+      const std::int64_t count = counted ? c.count_txt.integer(0) : 0;
+      const std::string err = c.count_txt.error();
+      c.count_txt.reset();
+      if (!counted) return make_error("db_error", err);
+      if (count <= static_cast<std::int64_t>(c.limit)) return ok_status();
       return c.trim_txt.bind(":name", name).bind(":limit", static_cast<std::int64_t>(c.limit)).run();
     };
     job.publish = [this, name, value, ms] { index_->put_value(name, value, ms / 1000); };

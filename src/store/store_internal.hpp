@@ -18,6 +18,7 @@ struct WriterContext {
   sqlite::Connection db;  // default-constructed, then moved in
   sqlite::Statement upsert_txt;
   sqlite::Statement trim_txt;
+  sqlite::Statement count_txt;
   sqlite::Statement delete_txt;
   sqlite::Statement delete_txt_of_name;
   sqlite::Statement insert_account;

@@ -37,6 +37,7 @@ Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit)
       {&c.trim_txt,
        "DELETE FROM txt_values WHERE name = :name AND value NOT IN ("
        "SELECT value FROM txt_values WHERE name = :name ORDER BY updated_ms DESC, value LIMIT :limit)"},
+      {&c.count_txt, "SELECT count(*) FROM txt_values WHERE name = :name"},
       {&c.delete_txt, "DELETE FROM txt_values WHERE name = :name AND value = :value"},
       {&c.delete_txt_of_name, "DELETE FROM txt_values WHERE name = :name"},
       {&c.insert_account,
