@@ -269,7 +269,7 @@ class Doctor {
       }
       const std::string record = options_.subdomain.empty()
                                      ? "register an account (POST /register or `acme-dnsd accounts add --cname-for " +
-                                           name + "`) and create \"" + owner + " CNAME <subdomain>." + zone_ + "\""
+                                           name.substr(0, name.size() - 1) + "`) and create \"" + owner + " CNAME <subdomain>." + zone_ + "\""
                                      : "create \"" + owner + " CNAME " + to_lower_ascii(options_.subdomain) + "." +
                                            zone_ + "\"";
       report_.fail("no CNAME at " + owner + " (" + cname.rcode_text() + ")", record);
