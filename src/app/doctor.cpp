@@ -114,7 +114,8 @@ struct Answer {
     return entry != nullptr ? entry->name : "rcode " + std::to_string(rcode());
   }
   // Records of `type` in the answer section whose owner is `owner` (absolute, lowercase).
-  [[nodiscard]] std::vector<std::vector<std::string>> records(const std::string& owner, ldns_rr_type type) const {
+  [[nodiscard]] std::vector<std::vector<std::string>> records(const std::string& owner,
+                                                              ldns_rr_type type) const {
     std::vector<std::vector<std::string>> out;
     if (!packet) return out;
     const RrListPtr list(ldns_pkt_rr_list_by_type(packet.get(), type, LDNS_SECTION_ANSWER));
@@ -138,8 +139,8 @@ Answer ask(ldns_resolver* resolver, const std::string& name, ldns_rr_type type, 
   }
   ldns_resolver_set_recursive(resolver, recursion);
   ldns_pkt* packet = nullptr;
-  const ldns_status status = ldns_resolver_query_status(&packet, resolver, owner.get(), type, LDNS_RR_CLASS_IN,
-                                                        recursion ? LDNS_RD : 0);
+  const ldns_status status = ldns_resolver_query_status(&packet, resolver, owner.get(), type,
+                                                        LDNS_RR_CLASS_IN, recursion ? LDNS_RD : 0);
   if (status != LDNS_STATUS_OK || packet == nullptr) {
     a.error = std::string("no answer (") + ldns_get_errorstr_by_id(status) + ")";
     return a;
@@ -168,7 +169,9 @@ struct Report {
 class Doctor {
  public:
   Doctor(const Config& config, Options options, ResolverPtr resolver)
-      : config_(config), options_(std::move(options)), resolver_(std::move(resolver)),
+      : config_(config),
+        options_(std::move(options)),
+        resolver_(std::move(resolver)),
         zone_(lower_fqdn(config.general.domain)) {}
 
   int run() {
@@ -211,9 +214,9 @@ class Doctor {
   void check_delegation() {
     const Answer ns = ask(resolver_.get(), zone_, LDNS_RR_TYPE_NS, true);
     const auto names = ns.records(zone_, LDNS_RR_TYPE_NS);
-    const std::string glue_fix = "in the parent zone create \"" + zone_ + " NS " + lower_fqdn(config_.general.nsname) +
-                                 "\" and the glue \"" + lower_fqdn(config_.general.nsname) +
-                                 " A <this server's public address>\"";
+    const std::string glue_fix = "in the parent zone create \"" + zone_ + " NS " +
+                                 lower_fqdn(config_.general.nsname) + "\" and the glue \"" +
+                                 lower_fqdn(config_.general.nsname) + " A <this server's public address>\"";
     if (names.empty()) {
       report_.fail("the resolver finds no NS records for " + zone_ + " (" + ns.rcode_text() + ")", glue_fix);
       return;
@@ -223,29 +226,34 @@ class Doctor {
       const std::string host = lower_fqdn(fields.at(0));
       std::vector<std::string> addresses;
       for (const ldns_rr_type type : {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA}) {
-        for (const auto& r : ask(resolver_.get(), host, type, true).records(host, type)) addresses.push_back(r.at(0));
+        for (const auto& r : ask(resolver_.get(), host, type, true).records(host, type))
+          addresses.push_back(r.at(0));
       }
       if (addresses.empty()) {
-        report_.fail("NS " + host + " of " + zone_ + " has no A/AAAA address", "create \"" + host + " A <address>\"");
+        report_.fail("NS " + host + " of " + zone_ + " has no A/AAAA address",
+                     "create \"" + host + " A <address>\"");
         continue;
       }
       for (const auto& address : addresses) {
         auto direct = make_resolver(address, options_.ns_port);
         if (!direct) continue;
         const Answer soa = ask(direct->get(), zone_, LDNS_RR_TYPE_SOA, false);
-        const std::string where = "NS " + host + " (" + address + " port " + std::to_string(options_.ns_port) + ")";
+        const std::string where =
+            "NS " + host + " (" + address + " port " + std::to_string(options_.ns_port) + ")";
         if (!soa.packet) {
           report_.fail(where + " does not answer: " + soa.error,
-                       "point the NS address at this server and open port " + std::to_string(options_.ns_port) +
-                           " UDP and TCP");
+                       "point the NS address at this server and open port " +
+                           std::to_string(options_.ns_port) + " UDP and TCP");
         } else if (soa.rcode() != LDNS_RCODE_NOERROR || !ldns_pkt_aa(soa.packet.get()) ||
                    soa.records(zone_, LDNS_RR_TYPE_SOA).empty()) {
           report_.fail(where + " is not authoritative for " + zone_ + " (" + soa.rcode_text() + ")",
                        "that address is not this server: " + glue_fix);
         } else if (lower_fqdn(soa.records(zone_, LDNS_RR_TYPE_SOA).front().at(0)) !=
-                   lower_fqdn(config_.general.nsname.empty() ? config_.general.domain : config_.general.nsname)) {
-          report_.fail(where + " answers for " + zone_ + " with another SOA (not this server's configuration)",
-                       glue_fix);
+                   lower_fqdn(config_.general.nsname.empty() ? config_.general.domain
+                                                             : config_.general.nsname)) {
+          report_.fail(
+              where + " answers for " + zone_ + " with another SOA (not this server's configuration)",
+              glue_fix);
         } else {
           ++reachable;
           direct_.push_back(std::move(*direct));
@@ -267,11 +275,12 @@ class Doctor {
         report_.fail("the resolver does not answer for " + owner + ": " + cname.error, "check --resolver");
         return;
       }
-      const std::string record = options_.subdomain.empty()
-                                     ? "register an account (POST /register or `acme-dnsd accounts add --cname-for " +
-                                           name.substr(0, name.size() - 1) + "`) and create \"" + owner + " CNAME <subdomain>." + zone_ + "\""
-                                     : "create \"" + owner + " CNAME " + to_lower_ascii(options_.subdomain) + "." +
-                                           zone_ + "\"";
+      const std::string record =
+          options_.subdomain.empty()
+              ? "register an account (POST /register or `acme-dnsd accounts add --cname-for " +
+                    name.substr(0, name.size() - 1) + "`) and create \"" + owner + " CNAME <subdomain>." +
+                    zone_ + "\""
+              : "create \"" + owner + " CNAME " + to_lower_ascii(options_.subdomain) + "." + zone_ + "\"";
       report_.fail("no CNAME at " + owner + " (" + cname.rcode_text() + ")", record);
       return;
     }
@@ -279,17 +288,20 @@ class Doctor {
     if (!target.ends_with("." + zone_) || target == zone_) {
       report_.fail(owner + " is a CNAME to " + target + ", outside this server's zone " + zone_,
                    "replace it with \"" + owner + " CNAME " +
-                       (options_.subdomain.empty() ? "<subdomain>" : to_lower_ascii(options_.subdomain)) + "." +
-                       zone_ + "\"");
+                       (options_.subdomain.empty() ? "<subdomain>" : to_lower_ascii(options_.subdomain)) +
+                       "." + zone_ + "\"");
       return;
     }
     const std::string label = target.substr(0, target.size() - zone_.size() - 1);
     if (!options_.subdomain.empty() && label != to_lower_ascii(options_.subdomain)) {
-      report_.fail(owner + " is a CNAME to " + target + ", not to the given subdomain",
-                   "replace it with \"" + owner + " CNAME " + to_lower_ascii(options_.subdomain) + "." + zone_ + "\"");
-    } else if (subdomains_ && std::find(subdomains_->begin(), subdomains_->end(), label) == subdomains_->end()) {
-      report_.fail(owner + " is a CNAME to " + target + ", but no account has the subdomain " + label,
-                   "point it at the fulldomain of an existing account (`acme-dnsd accounts list`) or register one");
+      report_.fail(
+          owner + " is a CNAME to " + target + ", not to the given subdomain",
+          "replace it with \"" + owner + " CNAME " + to_lower_ascii(options_.subdomain) + "." + zone_ + "\"");
+    } else if (subdomains_ &&
+               std::find(subdomains_->begin(), subdomains_->end(), label) == subdomains_->end()) {
+      report_.fail(
+          owner + " is a CNAME to " + target + ", but no account has the subdomain " + label,
+          "point it at the fulldomain of an existing account (`acme-dnsd accounts list`) or register one");
     } else {
       report_.ok(owner + " CNAME " + target);
     }
