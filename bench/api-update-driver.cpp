@@ -74,10 +74,11 @@ asio::awaitable<void> client(Shared& shared, tcp::endpoint endpoint, std::vector
     std::string buffer;
     while (Clock::now() < shared.deadline) {
       const Account& a = shared.accounts[shared.next_account.fetch_add(1) % shared.accounts.size()];
-      const std::string body = "{\"subdomain\": \"" + a.subdomain + "\", \"txt\": \"" + random_value(rng) + "\"}";
+      const std::string body =
+          "{\"subdomain\": \"" + a.subdomain + "\", \"txt\": \"" + random_value(rng) + "\"}";
       const std::string request = "POST /update HTTP/1.1\r\nHost: bench\r\nX-Api-User: " + a.user +
-                                  "\r\nX-Api-Key: " + a.key + "\r\nContent-Length: " + std::to_string(body.size()) +
-                                  "\r\n\r\n" + body;
+                                  "\r\nX-Api-Key: " + a.key +
+                                  "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
       const auto start = Clock::now();
       co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
       const int status = co_await read_response(socket, buffer);
@@ -97,7 +98,8 @@ int main(int argc, char** argv) {
     std::cerr << "usage: api-update-driver HOST PORT SECONDS CONNECTIONS ACCOUNTS_FILE\n";
     return 2;
   }
-  const tcp::endpoint endpoint(asio::ip::make_address(argv[1]), static_cast<unsigned short>(std::stoi(argv[2])));
+  const tcp::endpoint endpoint(asio::ip::make_address(argv[1]),
+                               static_cast<unsigned short>(std::stoi(argv[2])));
   const double seconds = std::stod(argv[3]);
   const int connections = std::stoi(argv[4]);
   Shared shared;
@@ -111,20 +113,25 @@ int main(int argc, char** argv) {
   asio::io_context io(1);
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(connections));
   const auto start = Clock::now();
-  shared.deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  shared.deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   for (int i = 0; i < connections; ++i) {
     latencies[static_cast<std::size_t>(i)].reserve(1 << 16);
-    asio::co_spawn(io, client(shared, endpoint, latencies[static_cast<std::size_t>(i)], static_cast<unsigned>(i + 1)),
-                   asio::detached);
+    asio::co_spawn(
+        io, client(shared, endpoint, latencies[static_cast<std::size_t>(i)], static_cast<unsigned>(i + 1)),
+        asio::detached);
   }
   io.run();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
-  auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(p * all.size()))]; };
+  auto pct = [&](double p) {
+    return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<std::size_t>(p * all.size()))];
+  };
   std::printf("updates_ok=%llu updates_failed=%llu connection_errors=%llu seconds=%.2f\n",
-              static_cast<unsigned long long>(shared.ok.load()), static_cast<unsigned long long>(shared.failed.load()),
+              static_cast<unsigned long long>(shared.ok.load()),
+              static_cast<unsigned long long>(shared.failed.load()),
               static_cast<unsigned long long>(shared.errors.load()), elapsed);
   std::printf("requests_per_second=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f p999_ms=%.2f max_ms=%.2f\n",
               static_cast<double>(all.size()) / elapsed, pct(0.50), pct(0.90), pct(0.99), pct(0.999),

@@ -26,8 +26,12 @@ struct Served {
     g.domain = "auth.example.test";
     g.nsname = "ns1.auth.example.test";
     g.nsadmin = "admin.auth.example.test";
-    g.records = {"auth.example.test. A 198.51.100.1", "ns1 A 198.51.100.1",
-                 "*.wild A 192.0.2.9", "www CNAME sub", "loop1 CNAME loop2", "loop2 CNAME loop1"};
+    g.records = {"auth.example.test. A 198.51.100.1",
+                 "ns1 A 198.51.100.1",
+                 "*.wild A 192.0.2.9",
+                 "www CNAME sub",
+                 "loop1 CNAME loop2",
+                 "loop2 CNAME loop1"};
     auto built = ZoneData::build(g);
     if (!built) std::abort();
     zone = built.value();
@@ -46,8 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static Served served;
   static std::vector<std::uint8_t> out(kMaxMessage);
   for (Transport transport : {Transport::udp, Transport::tcp}) {
-    const std::size_t n = respond({data, size}, ClientInfo{transport}, *served.zone, served.index,
-                                  1700000100, out);
+    const std::size_t n =
+        respond({data, size}, ClientInfo{transport}, *served.zone, served.index, 1700000100, out);
     if (n == 0) continue;
     if (n < kHeaderSize || size < kHeaderSize) std::abort();
     if (transport == Transport::udp && n > served.zone->edns_udp_size) std::abort();

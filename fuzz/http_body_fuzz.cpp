@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const auto newline = input.find('\n');
   const std::string header(input.substr(0, newline));
-  const std::string_view body = newline == std::string_view::npos ? std::string_view() : input.substr(newline + 1);
+  const std::string_view body =
+      newline == std::string_view::npos ? std::string_view() : input.substr(newline + 1);
 
   auto allowfrom = parse_allowfrom_body(body);
   if (auto* parsed = std::get_if<AllowfromBody>(&allowfrom)) {

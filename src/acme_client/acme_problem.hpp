@@ -22,7 +22,8 @@ inline constexpr std::string_view kCaa = "urn:ietf:params:acme:error:caa";
 inline constexpr std::string_view kCompound = "urn:ietf:params:acme:error:compound";
 inline constexpr std::string_view kConnection = "urn:ietf:params:acme:error:connection";
 inline constexpr std::string_view kDns = "urn:ietf:params:acme:error:dns";
-inline constexpr std::string_view kExternalAccountRequired = "urn:ietf:params:acme:error:externalAccountRequired";
+inline constexpr std::string_view kExternalAccountRequired =
+    "urn:ietf:params:acme:error:externalAccountRequired";
 inline constexpr std::string_view kIncorrectResponse = "urn:ietf:params:acme:error:incorrectResponse";
 inline constexpr std::string_view kInvalidContact = "urn:ietf:params:acme:error:invalidContact";
 inline constexpr std::string_view kMalformed = "urn:ietf:params:acme:error:malformed";

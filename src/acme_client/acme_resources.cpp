@@ -138,8 +138,7 @@ Result<std::string> download_certificate(AcmeSession& session, const std::string
 
   const auto top_issuer_is_preferred = [&](const std::string& pem) {
     auto info = inspect_certificate_chain(pem);
-    return info && !info->issuer_common_names.empty() &&
-           info->issuer_common_names.back() == preferred_issuer;
+    return info && !info->issuer_common_names.empty() && info->issuer_common_names.back() == preferred_issuer;
   };
   if (top_issuer_is_preferred(chain)) return chain;
   for (const auto& alternate : link_targets(reply->http, "alternate")) {

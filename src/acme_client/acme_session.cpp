@@ -13,8 +13,7 @@ constexpr int kBadNonceAttempts = 5;
 constexpr std::size_t kMaxPooledNonces = 16;
 
 std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -45,8 +44,7 @@ Result<Directory> parse_directory(const nlohmann::json& document) {
   return out;
 }
 
-std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
-                                                      std::int64_t now_unix) {
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::int64_t now_unix) {
   if (value.empty()) return std::nullopt;
   if (value.find_first_not_of("0123456789") == std::string_view::npos) {
     if (value.size() > 9) return std::chrono::seconds(86400 * 7);
@@ -93,7 +91,8 @@ Result<AcmeReply> AcmeSession::get(const std::string& url) {
   keep_nonce(*response);
   AcmeReply reply = to_reply(std::move(*response));
   if (reply.http.status >= 400) {
-    if (reply.json.is_object()) return make_error(problem::string_member(reply.json, "type", "http"), problem::describe(reply.json));
+    if (reply.json.is_object())
+      return make_error(problem::string_member(reply.json, "type", "http"), problem::describe(reply.json));
     return make_error("http", "GET " + url + ": HTTP " + std::to_string(reply.http.status));
   }
   return reply;
@@ -119,8 +118,8 @@ Result<std::string> AcmeSession::take_nonce() {
     if (!response) return response.error();
     keep_nonce(*response);
     if (nonces_.empty()) {
-      return make_error("protocol", "newNonce returned no Replay-Nonce (HTTP " +
-                                        std::to_string(response->status) + ")");
+      return make_error("protocol",
+                        "newNonce returned no Replay-Nonce (HTTP " + std::to_string(response->status) + ")");
     }
   }
   std::string nonce = std::move(nonces_.back());
@@ -128,8 +127,8 @@ Result<std::string> AcmeSession::take_nonce() {
   return nonce;
 }
 
-Result<AcmeReply> AcmeSession::post(const std::string& url,
-                                    const std::optional<nlohmann::json>& payload, bool embed_jwk) {
+Result<AcmeReply> AcmeSession::post(const std::string& url, const std::optional<nlohmann::json>& payload,
+                                    bool embed_jwk) {
   if (!embed_jwk && account_url_.empty()) {
     return make_error("protocol", "no ACME account for a kid-signed request");
   }
@@ -150,7 +149,8 @@ Result<AcmeReply> AcmeSession::post(const std::string& url,
     const std::string type = problem::string_member(reply.json, "type", "http");
     // RFC 8555 6.5: a badNonce rejection is the one error a client retries on its own.
     if (type == problem::kBadNonce && attempt < kBadNonceAttempts) {
-      log::debug("ACME badNonce; retrying with a fresh nonce", {{"url", url}, {"attempt", std::to_string(attempt)}});
+      log::debug("ACME badNonce; retrying with a fresh nonce",
+                 {{"url", url}, {"attempt", std::to_string(attempt)}});
       continue;
     }
     return make_error(type, problem::describe(reply.json));

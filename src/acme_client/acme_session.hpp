@@ -38,8 +38,7 @@ struct AcmeReply {
 };
 
 // Seconds from a Retry-After value: delta-seconds or an HTTP-date (RFC 9110 10.2.3).
-std::optional<std::chrono::seconds> parse_retry_after(std::string_view value,
-                                                      std::int64_t now_unix);
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::int64_t now_unix);
 
 class AcmeSession {
  public:

@@ -35,8 +35,7 @@ std::string safe_segment(const std::string& name) {
 
 }  // namespace
 
-Result<AccountState> load_or_create_account(const std::string& state_dir,
-                                            const std::string& directory_url,
+Result<AccountState> load_or_create_account(const std::string& state_dir, const std::string& directory_url,
                                             const std::string& key_type) {
   AccountState account;
   account.folder = state_dir + "/accounts/" + account_folder_name(directory_url);
@@ -48,8 +47,8 @@ Result<AccountState> load_or_create_account(const std::string& state_dir,
     if (!key) return make_error("state", key_path + ": " + key.error().message);
     account.key = std::move(*key);
   } else {
-    auto key = generate_private_key(key_type == "rsa2048" || key_type == "rsa3072" ||
-                                            key_type == "rsa4096" || key_type == "ec384"
+    auto key = generate_private_key(key_type == "rsa2048" || key_type == "rsa3072" || key_type == "rsa4096" ||
+                                            key_type == "ec384"
                                         ? key_type
                                         : "ec256");
     if (!key) return key.error();
@@ -112,13 +111,15 @@ CertificateState load_certificate_state(const std::string& state_dir, const std:
 Status save_certificate_state(const std::string& state_dir, const std::string& name,
                               const CertificateState& state) {
   if (auto status = make_directories(state_dir + "/certificates", 0700); !status) return status;
-  nlohmann::json json{{"failures", state.failures},         {"next_retry", state.next_retry},
-                      {"last_attempt", state.last_attempt}, {"last_success", state.last_success},
+  nlohmann::json json{{"failures", state.failures},
+                      {"next_retry", state.next_retry},
+                      {"last_attempt", state.last_attempt},
+                      {"last_success", state.last_success},
                       {"last_error", state.last_error}};
   if (state.ari) {
-    json["ari"] = {{"cert_id", state.ari->cert_id},         {"window_start", state.ari->window_start},
-                   {"window_end", state.ari->window_end},   {"chosen_time", state.ari->chosen_time},
-                   {"fetched_at", state.ari->fetched_at},   {"refetch_after", state.ari->refetch_after}};
+    json["ari"] = {{"cert_id", state.ari->cert_id},       {"window_start", state.ari->window_start},
+                   {"window_end", state.ari->window_end}, {"chosen_time", state.ari->chosen_time},
+                   {"fetched_at", state.ari->fetched_at}, {"refetch_after", state.ari->refetch_after}};
   }
   return write_file_atomically(certificate_state_path(state_dir, name), json.dump(2) + "\n", 0600);
 }

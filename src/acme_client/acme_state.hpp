@@ -20,8 +20,7 @@ struct AccountState {
 
 // Loads the account key for `directory_url`, generating and saving it (0600) first if
 // needed. `key_type`: "ec256" (default) or an RSA type.
-Result<AccountState> load_or_create_account(const std::string& state_dir,
-                                            const std::string& directory_url,
+Result<AccountState> load_or_create_account(const std::string& state_dir, const std::string& directory_url,
                                             const std::string& key_type);
 Status save_account_url(const AccountState& account, const std::string& directory_url);
 
@@ -35,8 +34,8 @@ struct AriState {
 };
 
 struct CertificateState {
-  int failures = 0;               // consecutive
-  std::int64_t next_retry = 0;    // unix seconds; 0 = no pending backoff
+  int failures = 0;             // consecutive
+  std::int64_t next_retry = 0;  // unix seconds; 0 = no pending backoff
   std::int64_t last_attempt = 0;
   std::int64_t last_success = 0;
   std::string last_error;

@@ -22,8 +22,7 @@ constexpr const char* kUsage =
     "on the same configuration must answer DNS for the zone.\n";
 
 std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -55,8 +54,8 @@ void print_list(CertificateManager& manager) {
     }
     std::cout << "  renew:   " << format_time(plan.due) << " (" << plan.reason << ")\n";
     if (plan.state.failures > 0) {
-      std::cout << "  failing: " << plan.state.failures << " consecutive, last error: "
-                << plan.state.last_error << "\n";
+      std::cout << "  failing: " << plan.state.failures
+                << " consecutive, last error: " << plan.state.last_error << "\n";
     }
   }
 }
@@ -93,7 +92,9 @@ int run(const Config& config, Store& store, const std::vector<std::string>& raw_
 
   ManagerOptions options;
   options.clock = now_seconds;
-  options.random01 = [] { return static_cast<double>(random_u64() >> 11U) / static_cast<double>(1ULL << 53U); };
+  options.random01 = [] {
+    return static_cast<double>(random_u64() >> 11U) / static_cast<double>(1ULL << 53U);
+  };
   options.sleep = [](std::chrono::milliseconds delay) {
     std::this_thread::sleep_for(delay);
     return true;
@@ -141,8 +142,8 @@ int run(const Config& config, Store& store, const std::vector<std::string>& raw_
     const RenewalPlan plan = manager.plan(*job, false);
     std::cerr << job->name << ": " << issued.error().message << "\n"
               << "  the running server retries at " << format_time(plan.due) << " (after "
-              << plan.state.failures << " consecutive failure(s)); `acme-dnsd cert issue "
-              << job->name << "` retries now\n";
+              << plan.state.failures << " consecutive failure(s)); `acme-dnsd cert issue " << job->name
+              << "` retries now\n";
   }
   return failures == 0 ? 0 : 1;
 }

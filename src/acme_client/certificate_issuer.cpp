@@ -45,8 +45,7 @@ class PresentedValues {
 // Waits before the next poll: the CA's Retry-After when it sent one, else a short
 // interval growing to 2 s. False when stopping or past the deadline.
 bool wait_before_poll(AcmeSession& session, const IssueEnvironment& environment,
-                      std::chrono::milliseconds& interval,
-                      std::chrono::steady_clock::time_point deadline) {
+                      std::chrono::milliseconds& interval, std::chrono::steady_clock::time_point deadline) {
   auto delay = interval;
   if (auto hint = session.take_retry_after()) {
     delay = std::clamp<std::chrono::milliseconds>(*hint, std::chrono::milliseconds(100),
@@ -58,8 +57,8 @@ bool wait_before_poll(AcmeSession& session, const IssueEnvironment& environment,
 }
 
 Error stopped_or_timeout(const IssueEnvironment& environment, const std::string& what) {
-  return make_error("timeout", what + " did not finish within " +
-                                   std::to_string(environment.max_wait.count()) + " s");
+  return make_error("timeout",
+                    what + " did not finish within " + std::to_string(environment.max_wait.count()) + " s");
 }
 
 Result<Authorization> await_authorization(AcmeSession& session, const std::string& url,
@@ -85,8 +84,9 @@ Result<Order> await_order(AcmeSession& session, Order order, const std::vector<s
   for (;;) {
     if (std::find(until.begin(), until.end(), order.status) != until.end()) return order;
     if (order.status == "invalid") {
-      return make_error("order", "the CA marked the order invalid" +
-                                     (order.error.is_object() ? ": " + problem::describe(order.error) : std::string()));
+      return make_error(
+          "order", "the CA marked the order invalid" +
+                       (order.error.is_object() ? ": " + problem::describe(order.error) : std::string()));
     }
     if (!wait_before_poll(session, environment, interval, deadline)) {
       return stopped_or_timeout(environment, "order " + order.url);
@@ -103,7 +103,8 @@ Status wait_until_served(const PresentedValues& presented, const IssueEnvironmen
   if (!environment.visibility_check) return ok_status();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   const Endpoint& server = *environment.visibility_check;
-  const std::string where = (server.host.empty() ? "127.0.0.1" : server.host) + ":" + std::to_string(server.port);
+  const std::string where =
+      (server.host.empty() ? "127.0.0.1" : server.host) + ":" + std::to_string(server.port);
   for (const auto& value : presented.values()) {
     const std::string fqdn = value.name + "." + environment.zone + ".";
     for (;;) {
@@ -154,8 +155,7 @@ Status check_job(const CertificateJob& job, const IssueEnvironment& environment)
 }
 
 Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresenter& presenter,
-                                          const CertificateJob& job,
-                                          const IssueEnvironment& environment,
+                                          const CertificateJob& job, const IssueEnvironment& environment,
                                           const std::string& replaces) {
   if (auto status = check_job(job, environment); !status) return status.error();
   auto order = new_order(session, job.domains, replaces);
@@ -177,7 +177,8 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
     if (!authorization) return authorization.error();
     if (authorization->status == "valid") continue;
     if (authorization->status != "pending") {
-      return make_error("authorization", authorization->domain + ": authorization is " + authorization->status);
+      return make_error("authorization",
+                        authorization->domain + ": authorization is " + authorization->status);
     }
     const auto challenge = std::find_if(authorization->challenges.begin(), authorization->challenges.end(),
                                         [](const Challenge& c) { return c.type == "dns-01"; });
@@ -189,7 +190,8 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
     if (!name) return name.error();
     const std::string value = dns01_txt_value(key_authorization(challenge->token, thumbprint));
     if (auto status = presented.add(*name, value); !status) {
-      return make_error("store", "cannot present the challenge for " + domain + ": " + status.error().message);
+      return make_error("store",
+                        "cannot present the challenge for " + domain + ": " + status.error().message);
     }
     to_validate.emplace_back(*challenge, authorization->url);
   }
@@ -232,7 +234,8 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
   auto chain = download_certificate(session, ready->certificate, job.preferred_chain);
   if (!chain) return chain.error();
   auto info = inspect_certificate_chain(*chain);
-  if (!info) return make_error("certificate", "the CA returned no usable certificate: " + info.error().message);
+  if (!info)
+    return make_error("certificate", "the CA returned no usable certificate: " + info.error().message);
   if (!certificate_matches_key(*chain, key->get())) {
     return make_error("certificate", "the issued certificate does not match our key");
   }

@@ -53,8 +53,7 @@ Status check_job(const CertificateJob& job, const IssueEnvironment& environment)
 
 // `replaces`: ARI identifier of the certificate being renewed ("" for none).
 Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresenter& presenter,
-                                          const CertificateJob& job,
-                                          const IssueEnvironment& environment,
+                                          const CertificateJob& job, const IssueEnvironment& environment,
                                           const std::string& replaces);
 
 }  // namespace acmednsd::acme

@@ -74,7 +74,8 @@ std::vector<CertificateJob> jobs_from_config(const Config& config) {
   }
   for (const auto& entry : config.certificates) {
     CertificateJob job;
-    job.name = entry.name.empty() ? (entry.domains.empty() ? "certificate" : entry.domains.front()) : entry.name;
+    job.name =
+        entry.name.empty() ? (entry.domains.empty() ? "certificate" : entry.domains.front()) : entry.name;
     job.domains = entry.domains;
     job.challenge_subdomain = entry.challenge_subdomain;
     const std::string folder = config.acme.state_dir + "/certificates/" + job.name;
@@ -106,8 +107,8 @@ Result<CertificateManager::CaSession*> CertificateManager::session_for(const std
                                                                        bool with_account) {
   auto& slot = sessions_[directory_url];
   if (!slot) {
-    auto account = load_or_create_account(config_.acme.state_dir, directory_url,
-                                          config_.acme.account_key_type);
+    auto account =
+        load_or_create_account(config_.acme.state_dir, directory_url, config_.acme.account_key_type);
     if (!account) return account.error();
     HttpsOptions http_options;
     http_options.ca_bundle = config_.acme.ca_bundle;
@@ -166,7 +167,8 @@ RenewalPlan CertificateManager::plan(const CertificateJob& job, bool ask_ca) {
   }
   if (plan.state.failures > 0 && plan.state.next_retry > plan.due) {
     plan.due = plan.state.next_retry;
-    plan.reason = "retry after " + std::to_string(plan.state.failures) + " failure(s): " + plan.state.last_error;
+    plan.reason =
+        "retry after " + std::to_string(plan.state.failures) + " failure(s): " + plan.state.last_error;
   }
   return plan;
 }
@@ -225,7 +227,8 @@ Result<CertificateInfo> CertificateManager::attempt(const CertificateJob& job) {
     environment.delegated_cache_wait = std::chrono::seconds(config_.general.txt_ttl + 1);
     const bool offers_ari = !(*ca)->session->directory().renewal_info.empty();
     const std::string replaces = before.current && offers_ari ? before.current->ari_cert_id : "";
-    log::info("requesting a certificate", {{"certificate", job.name}, {"domains", std::to_string(job.domains.size())}});
+    log::info("requesting a certificate",
+              {{"certificate", job.name}, {"domains", std::to_string(job.domains.size())}});
     outcome = issue_certificate(*(*ca)->session, presenter, job, environment, replaces);
     retry_after = (*ca)->session->take_retry_after();
     if (!outcome && outcome.error().code == problem::kAccountDoesNotExist) {
@@ -238,9 +241,9 @@ Result<CertificateInfo> CertificateManager::attempt(const CertificateJob& job) {
     state = CertificateState{};
     state.last_attempt = started;
     state.last_success = options_.clock();
-    log::info("certificate issued", {{"certificate", job.name},
-                                     {"path", job.cert_path},
-                                     {"not_after", format_time(outcome->not_after)}});
+    log::info(
+        "certificate issued",
+        {{"certificate", job.name}, {"path", job.cert_path}, {"not_after", format_time(outcome->not_after)}});
   } else {
     state.failures += 1;
     const auto delay = retry_delay(state.failures, options_.random01(), retry_after);

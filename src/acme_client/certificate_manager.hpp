@@ -25,8 +25,8 @@ class Store;
 namespace acmednsd::acme {
 
 struct ManagerOptions {
-  std::function<std::int64_t()> clock;  // unix seconds; injectable for tests
-  std::function<double()> random01;     // [0, 1)
+  std::function<std::int64_t()> clock;                   // unix seconds; injectable for tests
+  std::function<double()> random01;                      // [0, 1)
   std::function<bool(std::chrono::milliseconds)> sleep;  // false when stopping
   const std::atomic<bool>* stop_requested = nullptr;
   std::optional<Endpoint> visibility_check;  // see IssueEnvironment

@@ -27,8 +27,12 @@ constexpr std::array<KeyTypeSpec, 5> kKeyTypes{{
     {"rsa4096", nullptr, 4096},
 }};
 
-bool is_ec(EVP_PKEY* key) { return EVP_PKEY_is_a(key, "EC") == 1; }
-bool is_rsa(EVP_PKEY* key) { return EVP_PKEY_is_a(key, "RSA") == 1; }
+bool is_ec(EVP_PKEY* key) {
+  return EVP_PKEY_is_a(key, "EC") == 1;
+}
+bool is_rsa(EVP_PKEY* key) {
+  return EVP_PKEY_is_a(key, "RSA") == 1;
+}
 
 std::size_t coordinate_size(EVP_PKEY* key) {
   return static_cast<std::size_t>(EVP_PKEY_get_bits(key) + 7) / 8;

@@ -61,14 +61,13 @@ Result<LdnsResolverPtr> make_resolver(const std::string& host, std::uint16_t por
   return resolver;
 }
 
-Result<LdnsPktPtr> ask(ldns_resolver* resolver, const std::string& name, ldns_rr_type type,
-                       bool recursion) {
+Result<LdnsPktPtr> ask(ldns_resolver* resolver, const std::string& name, ldns_rr_type type, bool recursion) {
   const LdnsRdfPtr owner(ldns_dname_new_frm_str(name.c_str()));
   if (!owner) return make_error("dns", "not a domain name: " + name);
   ldns_resolver_set_recursive(resolver, recursion);
   ldns_pkt* packet = nullptr;
-  const ldns_status status = ldns_resolver_query_status(
-      &packet, resolver, owner.get(), type, LDNS_RR_CLASS_IN, recursion ? LDNS_RD : 0);
+  const ldns_status status = ldns_resolver_query_status(&packet, resolver, owner.get(), type,
+                                                        LDNS_RR_CLASS_IN, recursion ? LDNS_RD : 0);
   if (status != LDNS_STATUS_OK || packet == nullptr) {
     return make_error("dns", "query " + name + " failed: " + ldns_get_errorstr_by_id(status));
   }
@@ -132,7 +131,8 @@ Status check_cname_delegation(std::string_view domain, std::string_view target,
   if (!resolver) return resolver.error();
   auto answer = ask(resolver->get(), owner, LDNS_RR_TYPE_CNAME, true);
   if (!answer) return make_error("cname", answer.error().message + "; " + fix);
-  const LdnsRrListPtr cnames(ldns_pkt_rr_list_by_type(answer->get(), LDNS_RR_TYPE_CNAME, LDNS_SECTION_ANSWER));
+  const LdnsRrListPtr cnames(
+      ldns_pkt_rr_list_by_type(answer->get(), LDNS_RR_TYPE_CNAME, LDNS_SECTION_ANSWER));
   std::string found;
   for (std::size_t i = 0; cnames && i < ldns_rr_list_rr_count(cnames.get()); ++i) {
     const ldns_rr* record = ldns_rr_list_rr(cnames.get(), i);

@@ -45,8 +45,7 @@ class StorePresenter final : public ChallengePresenter {
 
 // Asks `resolver` ("host:port"; empty = /etc/resolv.conf) for _acme-challenge.<domain>
 // CNAME and fails, naming the exact record to create, unless it points to `target`.
-Status check_cname_delegation(std::string_view domain, std::string_view target,
-                              const std::string& resolver);
+Status check_cname_delegation(std::string_view domain, std::string_view target, const std::string& resolver);
 
 // TXT values at `fqdn` as `server` (an Endpoint of ours) answers them, without recursion.
 Result<std::vector<std::string>> query_txt(const std::string& fqdn, const Endpoint& server);

@@ -46,16 +46,16 @@ class BeastHttpsClient final : public HttpsClient {
       context_.load_verify_file(options_.ca_bundle, ec);
     }
     if (ec) {
-      return make_error("tls", "cannot load CA certificates" +
-                                   (options_.ca_bundle.empty() ? std::string()
-                                                               : " from " + options_.ca_bundle) +
-                                   ": " + ec.message());
+      return make_error(
+          "tls", "cannot load CA certificates" +
+                     (options_.ca_bundle.empty() ? std::string() : " from " + options_.ca_bundle) + ": " +
+                     ec.message());
     }
     return ok_status();
   }
 
-  Result<HttpResponse> request(std::string_view method, const std::string& url,
-                               const std::string& body, std::string_view content_type) override {
+  Result<HttpResponse> request(std::string_view method, const std::string& url, const std::string& body,
+                               std::string_view content_type) override {
     auto parsed = parse_https_url(url);
     if (!parsed) return parsed.error();
     // A kept-alive connection the server closed meanwhile fails on first use: retry
@@ -74,9 +74,7 @@ class BeastHttpsClient final : public HttpsClient {
   }
 
  private:
-  bool stopping() const {
-    return options_.stop_requested != nullptr && options_.stop_requested->load();
-  }
+  bool stopping() const { return options_.stop_requested != nullptr && options_.stop_requested->load(); }
 
   // Starts one async operation with `start(handler)` and runs the io_context until it
   // completes; the stream's own timer bounds it, a stop request cancels it.
@@ -143,8 +141,8 @@ class BeastHttpsClient final : public HttpsClient {
     return make_error(ec == beast::error::timeout ? "timeout" : "transport", message);
   }
 
-  Result<HttpResponse> exchange(std::string_view method, const HttpsUrl& url,
-                                const std::string& body, std::string_view content_type) {
+  Result<HttpResponse> exchange(std::string_view method, const HttpsUrl& url, const std::string& body,
+                                std::string_view content_type) {
     http::request<http::string_body> request{http::string_to_verb(method), url.target, 11};
     const bool ipv6 = url.host.find(':') != std::string::npos;
     std::string host_header = ipv6 ? "[" + url.host + "]" : url.host;
@@ -173,8 +171,7 @@ class BeastHttpsClient final : public HttpsClient {
     HttpResponse response;
     response.status = static_cast<int>(message.result_int());
     for (const auto& field : message) {
-      response.headers.emplace_back(to_lower_ascii(field.name_string()),
-                                    std::string(field.value()));
+      response.headers.emplace_back(to_lower_ascii(field.name_string()), std::string(field.value()));
     }
     response.body = std::move(message.body());
     if (!message.keep_alive()) stream_.reset();
@@ -236,8 +233,7 @@ Result<HttpsUrl> parse_https_url(std::string_view url) {
     out.host = authority.substr(0, colon);
     if (colon != std::string_view::npos) out.port = authority.substr(colon + 1);
   }
-  if (out.host.empty() || out.port.empty() ||
-      out.port.find_first_not_of("0123456789") != std::string::npos) {
+  if (out.host.empty() || out.port.empty() || out.port.find_first_not_of("0123456789") != std::string::npos) {
     return make_error("url", "bad host or port in " + std::string(url));
   }
   return out;
@@ -254,7 +250,8 @@ std::vector<std::string> link_targets(const HttpResponse& response, std::string_
       const auto close = value.find('>', open);
       if (close == std::string::npos) break;
       const auto next = value.find('<', close);
-      const std::string params = value.substr(close + 1, next == std::string::npos ? std::string::npos : next - close - 1);
+      const std::string params =
+          value.substr(close + 1, next == std::string::npos ? std::string::npos : next - close - 1);
       const std::string wanted = "rel=\"" + std::string(rel) + "\"";
       if (params.find(wanted) != std::string::npos ||
           params.find("rel=" + std::string(rel)) != std::string::npos) {

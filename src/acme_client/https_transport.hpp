@@ -39,8 +39,7 @@ class HttpsClient {
   virtual ~HttpsClient() = default;
   // `url` must be https://. `body` is sent when method is POST.
   virtual Result<HttpResponse> request(std::string_view method, const std::string& url,
-                                       const std::string& body = {},
-                                       std::string_view content_type = {}) = 0;
+                                       const std::string& body = {}, std::string_view content_type = {}) = 0;
 };
 
 // Parsed https:// URL. Port defaults to 443; `target` starts with '/'.

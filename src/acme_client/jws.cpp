@@ -32,13 +32,11 @@ Result<nlohmann::json> sign_jws(EVP_PKEY* key, const JwsHeader& header,
   const std::string payload_b64 = payload ? base64url_encode(payload->dump()) : std::string();
   auto signature = jws_sign(key, protected_b64 + "." + payload_b64);
   if (!signature) return signature.error();
-  return nlohmann::json{{"protected", protected_b64},
-                        {"payload", payload_b64},
-                        {"signature", base64url_encode(*signature)}};
+  return nlohmann::json{
+      {"protected", protected_b64}, {"payload", payload_b64}, {"signature", base64url_encode(*signature)}};
 }
 
-Result<nlohmann::json> external_account_binding(const nlohmann::json& account_jwk,
-                                                std::string_view eab_kid,
+Result<nlohmann::json> external_account_binding(const nlohmann::json& account_jwk, std::string_view eab_kid,
                                                 std::string_view eab_hmac_key_base64url,
                                                 std::string_view new_account_url) {
   // CAs hand the HMAC key out base64url-encoded, some with padding.
@@ -53,9 +51,8 @@ Result<nlohmann::json> external_account_binding(const nlohmann::json& account_jw
   const std::string protected_b64 = base64url_encode(protected_header.dump());
   const std::string payload_b64 = base64url_encode(account_jwk.dump());
   const auto mac = hmac_sha256(*hmac_key, protected_b64 + "." + payload_b64);
-  return nlohmann::json{{"protected", protected_b64},
-                        {"payload", payload_b64},
-                        {"signature", base64url_encode(mac)}};
+  return nlohmann::json{
+      {"protected", protected_b64}, {"payload", payload_b64}, {"signature", base64url_encode(mac)}};
 }
 
 }  // namespace acmednsd::acme

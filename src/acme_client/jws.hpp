@@ -33,8 +33,7 @@ Result<nlohmann::json> sign_jws(EVP_PKEY* key, const JwsHeader& header,
 
 // The externalAccountBinding member of a newAccount payload: a JWS over the account's
 // public JWK, HS256 with the CA-issued key, header {"alg","kid","url"}.
-Result<nlohmann::json> external_account_binding(const nlohmann::json& account_jwk,
-                                                std::string_view eab_kid,
+Result<nlohmann::json> external_account_binding(const nlohmann::json& account_jwk, std::string_view eab_kid,
                                                 std::string_view eab_hmac_key_base64url,
                                                 std::string_view new_account_url);
 

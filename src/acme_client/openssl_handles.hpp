@@ -29,8 +29,7 @@ using BioPtr = std::unique_ptr<BIO, OpensslDeleter<BIO_free_all>>;
 using BignumPtr = std::unique_ptr<BIGNUM, OpensslDeleter<BN_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, OpensslDeleter<GENERAL_NAMES_free>>;
 using AuthorityKeyIdPtr = std::unique_ptr<AUTHORITY_KEYID, OpensslDeleter<AUTHORITY_KEYID_free>>;
-using Asn1OctetStringPtr =
-    std::unique_ptr<ASN1_OCTET_STRING, OpensslDeleter<ASN1_OCTET_STRING_free>>;
+using Asn1OctetStringPtr = std::unique_ptr<ASN1_OCTET_STRING, OpensslDeleter<ASN1_OCTET_STRING_free>>;
 
 // Everything a memory BIO holds, as a string.
 inline std::string bio_to_string(BIO* bio) {

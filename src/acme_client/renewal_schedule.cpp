@@ -10,8 +10,8 @@ std::int64_t renewal_time_by_lifetime(std::int64_t not_before, std::int64_t not_
   return not_after - lifetime / 3;
 }
 
-std::int64_t renewal_time_in_window(std::int64_t window_start, std::int64_t window_end,
-                                    double random01, std::int64_t now) {
+std::int64_t renewal_time_in_window(std::int64_t window_start, std::int64_t window_end, double random01,
+                                    std::int64_t now) {
   if (window_end <= now) return now;
   const double fraction = std::clamp(random01, 0.0, 1.0);
   const auto span = static_cast<double>(std::max<std::int64_t>(window_end - window_start, 0));
@@ -21,8 +21,8 @@ std::int64_t renewal_time_in_window(std::int64_t window_start, std::int64_t wind
 std::chrono::seconds retry_delay(int consecutive_failures, double random01,
                                  std::optional<std::chrono::seconds> retry_after) {
   const int exponent = std::clamp(consecutive_failures - 1, 0, 20);
-  const double base = std::min(60.0 * std::pow(2.0, exponent),
-                               static_cast<double>(kMaximumRetryDelay.count()));
+  const double base =
+      std::min(60.0 * std::pow(2.0, exponent), static_cast<double>(kMaximumRetryDelay.count()));
   const double jitter = 0.75 + 0.5 * std::clamp(random01, 0.0, 1.0);
   auto delay = std::chrono::seconds(static_cast<std::int64_t>(base * jitter));
   delay = std::clamp(delay, kMinimumRetryDelay, kMaximumRetryDelay);

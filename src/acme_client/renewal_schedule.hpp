@@ -15,8 +15,8 @@ std::int64_t renewal_time_by_lifetime(std::int64_t not_before, std::int64_t not_
 
 // RFC 9773 section 4.2: a uniformly random point of the suggested window (random01 in
 // [0, 1)); a window already past means "now".
-std::int64_t renewal_time_in_window(std::int64_t window_start, std::int64_t window_end,
-                                    double random01, std::int64_t now);
+std::int64_t renewal_time_in_window(std::int64_t window_start, std::int64_t window_end, double random01,
+                                    std::int64_t now);
 
 // Delay before the next attempt after `consecutive_failures` (>= 1) failures: 1 min,
 // 2, 4 ... capped at 6 h, each jittered by -25%..+25% so a fleet does not retry in step,

@@ -54,7 +54,8 @@ std::string serial_content_base64url(const X509* cert) {
     return {};
   }
   // Serials are at most 20 octets, so the length is always in short form.
-  std::string out = base64url_encode(std::span<const std::uint8_t>(der + 2, static_cast<std::size_t>(length - 2)));
+  std::string out =
+      base64url_encode(std::span<const std::uint8_t>(der + 2, static_cast<std::size_t>(length - 2)));
   OPENSSL_free(der);
   return out;
 }
@@ -71,8 +72,7 @@ Result<std::vector<std::uint8_t>> make_csr(EVP_PKEY* key, const std::vector<std:
   if (domains.front().size() <= 64) {  // ub-common-name
     X509_NAME* subject = X509_REQ_get_subject_name(request.get());
     X509_NAME_add_entry_by_NID(subject, NID_commonName, MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(domains.front().c_str()), -1,
-                               -1, 0);
+                               reinterpret_cast<const unsigned char*>(domains.front().c_str()), -1, -1, 0);
   }
   const GeneralNamesPtr names(sk_GENERAL_NAME_new_null());
   for (const auto& domain : domains) {
@@ -88,9 +88,8 @@ Result<std::vector<std::uint8_t>> make_csr(EVP_PKEY* key, const std::vector<std:
   const int added = X509_REQ_add_extensions(request.get(), extensions);
   sk_X509_EXTENSION_pop_free(extensions, X509_EXTENSION_free);
   if (added != 1) return make_error("csr", "cannot add subjectAltName");
-  const EVP_MD* digest = EVP_PKEY_is_a(key, "EC") == 1 && EVP_PKEY_get_bits(key) > 256
-                             ? EVP_sha384()
-                             : EVP_sha256();
+  const EVP_MD* digest =
+      EVP_PKEY_is_a(key, "EC") == 1 && EVP_PKEY_get_bits(key) > 256 ? EVP_sha384() : EVP_sha256();
   if (X509_REQ_sign(request.get(), key, digest) <= 0) return make_error("csr", "cannot sign CSR");
   unsigned char* der = nullptr;
   const int length = i2d_X509_REQ(request.get(), &der);
@@ -107,9 +106,10 @@ Result<CertificateInfo> inspect_certificate_chain(const std::string& pem) {
   CertificateInfo info;
   info.not_before = asn1_time_to_unix(X509_get0_notBefore(leaf));
   info.not_after = asn1_time_to_unix(X509_get0_notAfter(leaf));
-  for (const auto& cert : chain) info.issuer_common_names.push_back(common_name(X509_get_issuer_name(cert.get())));
-  const GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr)));
+  for (const auto& cert : chain)
+    info.issuer_common_names.push_back(common_name(X509_get_issuer_name(cert.get())));
+  const GeneralNamesPtr names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr)));
   if (names) {
     for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
       const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
@@ -119,15 +119,15 @@ Result<CertificateInfo> inspect_certificate_chain(const std::string& pem) {
                                   static_cast<std::size_t>(ASN1_STRING_length(text)));
     }
   }
-  const AuthorityKeyIdPtr aki(static_cast<AUTHORITY_KEYID*>(
-      X509_get_ext_d2i(leaf, NID_authority_key_identifier, nullptr, nullptr)));
+  const AuthorityKeyIdPtr aki(
+      static_cast<AUTHORITY_KEYID*>(X509_get_ext_d2i(leaf, NID_authority_key_identifier, nullptr, nullptr)));
   if (aki && aki->keyid != nullptr) {
     const std::string serial = serial_content_base64url(leaf);
     if (!serial.empty()) {
-      info.ari_cert_id = base64url_encode(std::span<const std::uint8_t>(
-                             ASN1_STRING_get0_data(aki->keyid),
-                             static_cast<std::size_t>(ASN1_STRING_length(aki->keyid)))) +
-                         "." + serial;
+      info.ari_cert_id =
+          base64url_encode(std::span<const std::uint8_t>(
+              ASN1_STRING_get0_data(aki->keyid), static_cast<std::size_t>(ASN1_STRING_length(aki->keyid)))) +
+          "." + serial;
     }
   }
   return info;

@@ -21,7 +21,7 @@ struct CertificateInfo {
   std::int64_t not_after = 0;
   std::vector<std::string> dns_names;
   std::vector<std::string> issuer_common_names;  // one per certificate, leaf first
-  std::string ari_cert_id;  // base64url(AKI keyIdentifier) "." base64url(serial), or ""
+  std::string ari_cert_id;                       // base64url(AKI keyIdentifier) "." base64url(serial), or ""
 };
 
 // Reads the leaf (first certificate) of a PEM chain plus the issuers of all of them.

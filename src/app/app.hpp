@@ -22,7 +22,7 @@ int doctor(const Config& config, const std::vector<std::string>& args);
 
 // The /register response body, byte for byte as acme-dns writes it.
 std::string registration_json(const std::string& username, const std::string& password,
-                               const std::string& domain, const std::string& subdomain,
-                               const std::vector<std::string>& allowfrom);
+                              const std::string& domain, const std::string& subdomain,
+                              const std::vector<std::string>& allowfrom);
 
 }  // namespace acmednsd::app

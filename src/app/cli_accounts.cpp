@@ -80,7 +80,8 @@ int show(Store& store, const Config& config, const std::string& user) {
   j["txt"] = nlohmann::json::array();
   if (auto values = store.list_txt(a.subdomain)) {
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
-    for (const auto& v : *values) j["txt"].push_back({{"value", v.value}, {"age_seconds", now - v.updated_at}});
+    for (const auto& v : *values)
+      j["txt"].push_back({{"value", v.value}, {"age_seconds", now - v.updated_at}});
   }
   std::cout << j.dump() << "\n";
   return kExitOk;
@@ -142,10 +143,12 @@ int remove(Store& store, const std::string& user) {
 
 }  // namespace
 
-std::string registration_json(const std::string& username, const std::string& password, const std::string& domain,
-                              const std::string& subdomain, const std::vector<std::string>& allowfrom) {
-  return "{\"username\":\"" + username + "\",\"password\":\"" + password + "\",\"fulldomain\":\"" + subdomain +
-         "." + domain + "\",\"subdomain\":\"" + subdomain + "\",\"allowfrom\":" + json_list(allowfrom) + "}";
+std::string registration_json(const std::string& username, const std::string& password,
+                              const std::string& domain, const std::string& subdomain,
+                              const std::vector<std::string>& allowfrom) {
+  return "{\"username\":\"" + username + "\",\"password\":\"" + password + "\",\"fulldomain\":\"" +
+         subdomain + "." + domain + "\",\"subdomain\":\"" + subdomain +
+         "\",\"allowfrom\":" + json_list(allowfrom) + "}";
 }
 
 int accounts(const Config& config, const std::vector<std::string>& args) {

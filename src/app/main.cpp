@@ -78,15 +78,17 @@ int main(int argc, char** argv) {
     }
   }
   const std::string command = rest.empty() ? "serve" : rest.front();
-  const std::vector<std::string> args = rest.empty() ? std::vector<std::string>{}
-                                                     : std::vector<std::string>(rest.begin() + 1, rest.end());
-  static const std::vector<std::string> kCommands = {"serve", "import-acme-dns", "accounts", "cert", "doctor"};
+  const std::vector<std::string> args =
+      rest.empty() ? std::vector<std::string>{} : std::vector<std::string>(rest.begin() + 1, rest.end());
+  static const std::vector<std::string> kCommands = {"serve", "import-acme-dns", "accounts", "cert",
+                                                     "doctor"};
   if (std::find(kCommands.begin(), kCommands.end(), command) == kCommands.end()) {
     std::cerr << "acme-dnsd: unknown command \"" << command << "\"\n" << kUsage;
     return app::kExitUsage;
   }
   if (command == "serve" && !args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << "usage: acme-dnsd [-c FILE] serve\n\nRuns the DNS and HTTP servers until SIGTERM or SIGINT; SIGHUP reopens the\nlog file and reloads TLS certificates.\n";
+    std::cout << "usage: acme-dnsd [-c FILE] serve\n\nRuns the DNS and HTTP servers until SIGTERM or SIGINT; "
+                 "SIGHUP reopens the\nlog file and reloads TLS certificates.\n";
     return app::kExitOk;
   }
 

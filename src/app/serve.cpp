@@ -34,7 +34,9 @@ bool uses_acme(const Config& config) {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> open_store(const Config& config) { return Store::open(store_options(config)); }
+Result<std::unique_ptr<Store>> open_store(const Config& config) {
+  return Store::open(store_options(config));
+}
 
 int check_config(const Config& config) {
   for (const auto& w : config.warnings) std::cerr << "warning: " << w << "\n";
@@ -58,7 +60,8 @@ int serve(const Config& config) {
   }
   auto store = open_store(config);
   if (!store) {
-    log::error("cannot open the database", {{"path", config.database.connection}, {"error", store.error().message}});
+    log::error("cannot open the database",
+               {{"path", config.database.connection}, {"error", store.error().message}});
     return kExitFailure;
   }
   const unsigned threads = config.general.threads != 0 ? config.general.threads

@@ -9,10 +9,8 @@
 namespace acmednsd {
 namespace {
 
-constexpr std::string_view kUrlAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-constexpr std::string_view kStdAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr std::string_view kUrlAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view kStdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 std::string encode(std::span<const std::uint8_t> bytes, std::string_view alphabet, bool pad) {
   std::string out;
@@ -80,8 +78,8 @@ std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text)
 }
 
 std::string base64_encode(std::string_view bytes) {
-  return encode(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
-                kStdAlphabet, true);
+  return encode(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()), kStdAlphabet,
+                true);
 }
 
 std::optional<std::string> base64_decode(std::string_view text) {
@@ -114,8 +112,7 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 bool is_base64url_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 std::string to_lower_ascii(std::string_view text) {
@@ -144,11 +141,21 @@ std::string json_escape(std::string_view text) {
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (u < 0x20) {
           static constexpr std::string_view kDigits = "0123456789abcdef";

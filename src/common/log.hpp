@@ -19,9 +19,17 @@ std::string reopen();
 bool enabled(LogLevel level);
 void write(LogLevel level, std::string_view message, const Fields& fields = {});
 
-inline void error(std::string_view m, const Fields& f = {}) { write(LogLevel::error, m, f); }
-inline void warning(std::string_view m, const Fields& f = {}) { write(LogLevel::warning, m, f); }
-inline void info(std::string_view m, const Fields& f = {}) { write(LogLevel::info, m, f); }
-inline void debug(std::string_view m, const Fields& f = {}) { write(LogLevel::debug, m, f); }
+inline void error(std::string_view m, const Fields& f = {}) {
+  write(LogLevel::error, m, f);
+}
+inline void warning(std::string_view m, const Fields& f = {}) {
+  write(LogLevel::warning, m, f);
+}
+inline void info(std::string_view m, const Fields& f = {}) {
+  write(LogLevel::info, m, f);
+}
+inline void debug(std::string_view m, const Fields& f = {}) {
+  write(LogLevel::debug, m, f);
+}
 
 }  // namespace acmednsd::log

@@ -24,8 +24,8 @@ std::string random_uuid_v4() {
   b[6] = static_cast<std::uint8_t>((b[6] & 0x0FU) | 0x40U);
   b[8] = static_cast<std::uint8_t>((b[8] & 0x3FU) | 0x80U);
   const std::string hex = hex_encode(b);
-  return hex.substr(0, 8) + '-' + hex.substr(8, 4) + '-' + hex.substr(12, 4) + '-' +
-         hex.substr(16, 4) + '-' + hex.substr(20, 12);
+  return hex.substr(0, 8) + '-' + hex.substr(8, 4) + '-' + hex.substr(12, 4) + '-' + hex.substr(16, 4) + '-' +
+         hex.substr(20, 12);
 }
 
 std::string random_api_key() {

@@ -37,7 +37,9 @@ class Errors {
   std::vector<std::string> list_;
 };
 
-int line_of(const toml::node& node) { return static_cast<int>(node.source().begin.line); }
+int line_of(const toml::node& node) {
+  return static_cast<int>(node.source().begin.line);
+}
 
 std::string show(const toml::node& node) {
   std::ostringstream s;
@@ -67,9 +69,7 @@ class SectionReader {
   void fail(const toml::node& n, std::string_view key, std::string_view why) {
     errors_.add(line_of(n), where(key), show(n) + " " + std::string(why));
   }
-  void fail_at(int line, std::string_view key, std::string_view why) {
-    errors_.add(line, where(key), why);
-  }
+  void fail_at(int line, std::string_view key, std::string_view why) { errors_.add(line, where(key), why); }
   [[nodiscard]] std::string where(std::string_view key) const {
     return "[" + name_ + "] " + std::string(key);
   }
@@ -111,8 +111,7 @@ class SectionReader {
       return fail(*n, key, "is not a whole number"), false;
     }
     if (v < min || v > max) {
-      return fail(*n, key, "is out of range " + std::to_string(min) + ".." + std::to_string(max)),
-             false;
+      return fail(*n, key, "is out of range " + std::to_string(min) + ".." + std::to_string(max)), false;
     }
     out = static_cast<Int>(v);
     return true;
@@ -224,7 +223,8 @@ void read_general(SectionReader r, Config& c) {
     if (auto p = cv::parse_protocol(protocol)) {
       g.protocol = *p;
     } else {
-      r.fail(*r.node("protocol"), "protocol", "is not one of both, both4, both6, udp, udp4, udp6, tcp, tcp4, tcp6");
+      r.fail(*r.node("protocol"), "protocol",
+             "is not one of both, both4, both6, udp, udp4, udp6, tcp, tcp4, tcp6");
     }
   }
   const auto name_key = [&r](std::string_view key, std::string& out, bool required) {
@@ -279,7 +279,8 @@ void read_database(SectionReader r, Config& c) {
   if (r.read("engine", d.engine)) {
     if (d.engine == "sqlite") d.engine = "sqlite3";
     if (d.engine == "postgres") {
-      r.fail(*r.node("engine"), "engine", "is not supported yet: this build stores its data in SQLite (engine = \"sqlite3\")");
+      r.fail(*r.node("engine"), "engine",
+             "is not supported yet: this build stores its data in SQLite (engine = \"sqlite3\")");
     } else if (d.engine != "sqlite3") {
       r.fail(*r.node("engine"), "engine", "is not one of sqlite3, sqlite");
     }
@@ -299,7 +300,9 @@ void read_api(SectionReader r, Config& c) {
   r.read("port", a.port, 1, 65535);
   r.read("disable_registration", a.disable_registration);
   r.read_enum("tls", a.tls,
-              {{"none", TlsMode::none}, {"cert", TlsMode::cert}, {"acme", TlsMode::acme},
+              {{"none", TlsMode::none},
+               {"cert", TlsMode::cert},
+               {"acme", TlsMode::acme},
                {"letsencrypt", TlsMode::letsencrypt},
                {"letsencryptstaging", TlsMode::letsencryptstaging}});
   r.read("tls_cert_privkey", a.tls_cert_privkey);
@@ -322,7 +325,8 @@ void read_api(SectionReader r, Config& c) {
   r.legacy("autocert_port", "DNS-01 is used for the API certificate, no HTTP port is needed", c.warnings);
   r.read_cidrs("trusted_proxies", a.trusted_proxies);
   r.read_enum("registration", a.registration,
-              {{"open", RegistrationPolicy::open}, {"disabled", RegistrationPolicy::disabled},
+              {{"open", RegistrationPolicy::open},
+               {"disabled", RegistrationPolicy::disabled},
                {"token", RegistrationPolicy::token}});
   if (a.disable_registration) a.registration = RegistrationPolicy::disabled;
   r.read("registration_tokens", a.registration_tokens);
@@ -356,8 +360,11 @@ void read_api(SectionReader r, Config& c) {
 void read_log(SectionReader r, Config& c) {
   auto& l = c.log;
   r.read_enum("loglevel", l.loglevel,
-              {{"error", LogLevel::error}, {"warning", LogLevel::warning}, {"warn", LogLevel::warning},
-               {"info", LogLevel::info}, {"debug", LogLevel::debug}});
+              {{"error", LogLevel::error},
+               {"warning", LogLevel::warning},
+               {"warn", LogLevel::warning},
+               {"info", LogLevel::info},
+               {"debug", LogLevel::debug}});
   if (r.read("logtype", l.logtype) && l.logtype != "stdout" && l.logtype != "file") {
     r.fail(*r.node("logtype"), "logtype", "is not one of stdout, file");
   }
@@ -382,7 +389,8 @@ void read_acme(SectionReader r, Config& c) {
   r.read("state_dir", a.state_dir);
   std::string kt;
   if (r.read("account_key_type", kt)) {
-    if (kt != "ec256" && kt != "rsa2048") r.fail(*r.node("account_key_type"), "account_key_type", "is not one of ec256, rsa2048");
+    if (kt != "ec256" && kt != "rsa2048")
+      r.fail(*r.node("account_key_type"), "account_key_type", "is not one of ec256, rsa2048");
     a.account_key_type = kt;
   }
   if (r.read("resolver", a.resolver) && !a.resolver.empty() && !cv::parse_endpoint(a.resolver)) {
@@ -433,7 +441,8 @@ void read_certificates(const toml::table& root, Config& c, Errors& errors) {
     std::string kt;
     if (r.read("key_type", kt)) {
       static const std::set<std::string> kTypes = {"ec256", "ec384", "rsa2048", "rsa3072", "rsa4096"};
-      if (!kTypes.contains(kt)) r.fail(*r.node("key_type"), "key_type", "is not one of ec256, ec384, rsa2048, rsa3072, rsa4096");
+      if (!kTypes.contains(kt))
+        r.fail(*r.node("key_type"), "key_type", "is not one of ec256, ec384, rsa2048, rsa3072, rsa4096");
       cert.key_type = kt;
     }
     r.read("reuse_key", cert.reuse_key);
@@ -468,7 +477,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   } else if (c.api.tls == TlsMode::letsencryptstaging) {
     c.acme.directory = "https://acme-staging-v02.api.letsencrypt.org/directory";
   }
-  static const std::set<std::string> kSections = {"general", "database", "api", "logconfig", "acme", "certificate"};
+  static const std::set<std::string> kSections = {"general",   "database", "api",
+                                                  "logconfig", "acme",     "certificate"};
   for (const auto& [k, v] : root) {
     if (!kSections.contains(std::string(k.str()))) {
       errors.add(static_cast<int>(k.source().begin.line), k.str(), "unknown section or key");

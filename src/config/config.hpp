@@ -29,24 +29,24 @@ struct DnsTransport {
 };
 
 struct GeneralConfig {
-  std::vector<Endpoint> listen;  // "listen": a string or an array of strings
-  DnsTransport protocol;         // "protocol": both|both4|both6|udp|udp4|udp6|tcp|tcp4|tcp6
-  std::string domain;            // the zone, lowercase, no trailing dot
-  std::string nsname;            // lowercase, no trailing dot
-  std::string nsadmin;           // SOA RNAME, "admin.example.org" (no '@')
+  std::vector<Endpoint> listen;      // "listen": a string or an array of strings
+  DnsTransport protocol;             // "protocol": both|both4|both6|udp|udp4|udp6|tcp|tcp4|tcp6
+  std::string domain;                // the zone, lowercase, no trailing dot
+  std::string nsname;                // lowercase, no trailing dot
+  std::string nsadmin;               // SOA RNAME, "admin.example.org" (no '@')
   std::vector<std::string> records;  // static records in presentation format
   bool debug = false;
 
   // Extensions (compatible defaults).
-  std::uint32_t txt_ttl = 1;            // TTL of the challenge TXT RRsets
-  std::uint32_t negative_ttl = 5;       // SOA TTL / minimum in negative answers (<= 60)
-  std::uint32_t static_ttl = 3600;      // default TTL of static records without one
+  std::uint32_t txt_ttl = 1;        // TTL of the challenge TXT RRsets
+  std::uint32_t negative_ttl = 5;   // SOA TTL / minimum in negative answers (<= 60)
+  std::uint32_t static_ttl = 3600;  // default TTL of static records without one
   std::uint32_t soa_refresh = 28800;
   std::uint32_t soa_retry = 7200;
   std::uint32_t soa_expire = 604800;
-  std::uint32_t txt_limit = 100;        // values kept per account
+  std::uint32_t txt_limit = 100;                   // values kept per account
   std::int64_t txt_retention_seconds = 24 * 3600;  // older values expire (2 newest always kept)
-  unsigned threads = 0;                 // 0 = number of cores
+  unsigned threads = 0;                            // 0 = number of cores
   std::uint32_t tcp_max_connections = 1024;
   std::uint32_t tcp_idle_timeout_ms = 10000;
   std::uint32_t edns_udp_size = 1232;
@@ -87,7 +87,7 @@ struct ApiConfig {
   std::uint32_t registration_rate_per_minute = 0;   // per source address, 0 = unlimited
   std::uint32_t auth_failures_per_minute = 0;       // per source address, 0 = unlimited
   std::optional<Endpoint> metrics_listen;           // unset = served on the API listener
-  bool hsts = false;  // acme-dns key: hsts_enabled
+  bool hsts = false;                                // acme-dns key: hsts_enabled
   std::uint32_t hsts_max_age = 31536000;
   bool hsts_include_subdomains = false;
   bool hsts_preload = false;
@@ -114,14 +114,14 @@ struct LogConfig {
 struct AcmeConfig {
   // Directory URL. tls = "letsencrypt"/"letsencryptstaging" imply Let's Encrypt's.
   std::string directory = "https://acme-v02.api.letsencrypt.org/directory";
-  std::string email;               // account contact; [api] notification_email if unset
-  bool agree_terms = false;        // must be true to create an account
-  std::string eab_kid;             // External Account Binding (RFC 8555 section 7.3.4)
-  std::string eab_hmac_key;        // base64url
-  std::string ca_bundle;           // PEM trusted for the directory's TLS (private CA, Pebble)
-  std::string state_dir = "data/acme";  // account key, certificates, renewal state (0700)
+  std::string email;                       // account contact; [api] notification_email if unset
+  bool agree_terms = false;                // must be true to create an account
+  std::string eab_kid;                     // External Account Binding (RFC 8555 section 7.3.4)
+  std::string eab_hmac_key;                // base64url
+  std::string ca_bundle;                   // PEM trusted for the directory's TLS (private CA, Pebble)
+  std::string state_dir = "data/acme";     // account key, certificates, renewal state (0700)
   std::string account_key_type = "ec256";  // ec256 | rsa2048
-  std::string resolver;            // "host:port" used to check CNAME delegation; empty = system
+  std::string resolver;                    // "host:port" used to check CNAME delegation; empty = system
   bool check_cnames = true;
   std::uint32_t renew_check_interval_seconds = 3600;
 };
@@ -133,13 +133,13 @@ struct CertificateConfig {
   // The account subdomain (a UUID label) that the domains' _acme-challenge CNAMEs
   // point to; empty when every domain lies inside general.domain.
   std::string challenge_subdomain;
-  std::string cert_path;             // PEM full chain, written atomically 0600
-  std::string key_path;              // PEM private key, 0600
-  std::string key_type = "ec256";    // ec256 | ec384 | rsa2048 | rsa3072 | rsa4096
+  std::string cert_path;           // PEM full chain, written atomically 0600
+  std::string key_path;            // PEM private key, 0600
+  std::string key_type = "ec256";  // ec256 | ec384 | rsa2048 | rsa3072 | rsa4096
   bool reuse_key = false;
-  std::string preferred_chain;       // issuer common name of the preferred chain
-  std::string deploy_command;        // run (sh -c) after each issuance
-  int line = 0;                      // where it was defined, for messages
+  std::string preferred_chain;  // issuer common name of the preferred chain
+  std::string deploy_command;   // run (sh -c) after each issuance
+  int line = 0;                 // where it was defined, for messages
 };
 
 struct Config {

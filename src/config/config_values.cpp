@@ -18,7 +18,9 @@ std::optional<std::uint64_t> parse_unsigned(std::string_view digits) {
 
 }  // namespace
 
-bool is_ip_literal(std::string_view text) { return IpAddress::parse(text).has_value(); }
+bool is_ip_literal(std::string_view text) {
+  return IpAddress::parse(text).has_value();
+}
 
 std::optional<Endpoint> parse_endpoint(std::string_view text) {
   std::string_view host;
@@ -95,11 +97,24 @@ std::optional<std::int64_t> parse_duration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::int64_t unit = 1;
   switch (text.back()) {
-    case 's': unit = 1; text.remove_suffix(1); break;
-    case 'm': unit = 60; text.remove_suffix(1); break;
-    case 'h': unit = 3600; text.remove_suffix(1); break;
-    case 'd': unit = 86400; text.remove_suffix(1); break;
-    default: break;
+    case 's':
+      unit = 1;
+      text.remove_suffix(1);
+      break;
+    case 'm':
+      unit = 60;
+      text.remove_suffix(1);
+      break;
+    case 'h':
+      unit = 3600;
+      text.remove_suffix(1);
+      break;
+    case 'd':
+      unit = 86400;
+      text.remove_suffix(1);
+      break;
+    default:
+      break;
   }
   const auto v = parse_unsigned(text);
   if (!v || *v > 10ULL * 365 * 86400) return std::nullopt;

@@ -46,12 +46,11 @@ Result<std::vector<ListenAddress>> resolve_listen(const GeneralConfig& general) 
     boost::system::error_code ec;
     a.address = asio::ip::make_address(e.host, ec);
     if (ec) {
-      return make_error("config_invalid",
-                        "[general] listen \"" + endpoint_text(e) + "\": not an IP address");
+      return make_error("config_invalid", "[general] listen \"" + endpoint_text(e) + "\": not an IP address");
     }
     if ((a.address.is_v4() && !general.protocol.ipv4) || (a.address.is_v6() && !general.protocol.ipv6)) {
-      return make_error("config_invalid", "[general] listen \"" + endpoint_text(e) +
-                                              "\": address family excluded by protocol");
+      return make_error("config_invalid",
+                        "[general] listen \"" + endpoint_text(e) + "\": address family excluded by protocol");
     }
     out.push_back(a);
   }
@@ -84,15 +83,15 @@ void log_query(const std::string& client, const char* transport, const std::uint
                std::size_t size) {
   const auto summary = summarize_response({response, size});
   if (!summary) return;
-  static constexpr const char* kRcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                            "NOTIMP", "REFUSED"};
-  log::info("dns query", {{"client", client},
-                          {"transport", transport},
-                          {"name", summary->name},
-                          {"type", std::to_string(summary->type)},
-                          {"rcode", summary->rcode < 6 ? kRcodes[summary->rcode]
-                                                       : std::to_string(summary->rcode)},
-                          {"tc", summary->truncated ? "1" : "0"}});
+  static constexpr const char* kRcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL",
+                                            "NXDOMAIN", "NOTIMP",  "REFUSED"};
+  log::info("dns query",
+            {{"client", client},
+             {"transport", transport},
+             {"name", summary->name},
+             {"type", std::to_string(summary->type)},
+             {"rcode", summary->rcode < 6 ? kRcodes[summary->rcode] : std::to_string(summary->rcode)},
+             {"tc", summary->truncated ? "1" : "0"}});
 }
 
 std::string sockaddr_text(const void* sockaddr_storage_ptr) {

@@ -21,8 +21,7 @@ class DnsServer {
  public:
   // Binds every configured address (UDP: one SO_REUSEPORT socket per worker thread)
   // before returning; an address in use is an error naming it.
-  static Result<std::unique_ptr<DnsServer>> create(boost::asio::io_context& io,
-                                                   const Config& config,
+  static Result<std::unique_ptr<DnsServer>> create(boost::asio::io_context& io, const Config& config,
                                                    const AnswerIndex& index);
   virtual ~DnsServer() = default;
   virtual void stop() = 0;  // closes the sockets; pending work ends

@@ -35,8 +35,8 @@ struct ListenAddress {
 };
 
 // One query-log line per answered query (only when [logconfig] query_log is on).
-void log_query(const std::string& client, const char* transport,
-               const std::uint8_t* response, std::size_t size);
+void log_query(const std::string& client, const char* transport, const std::uint8_t* response,
+               std::size_t size);
 std::string sockaddr_text(const void* sockaddr_storage_ptr);
 
 class Listener {
@@ -47,8 +47,7 @@ class Listener {
 };
 
 // `sockets` SO_REUSEPORT sockets on the same address, one per worker thread.
-Result<std::shared_ptr<Listener>> open_udp_listener(boost::asio::io_context& io,
-                                                    const ListenAddress& where,
+Result<std::shared_ptr<Listener>> open_udp_listener(boost::asio::io_context& io, const ListenAddress& where,
                                                     unsigned sockets,
                                                     std::shared_ptr<const ServingContext> context);
 
@@ -57,8 +56,7 @@ struct TcpLimits {
   std::uint32_t idle_timeout_ms = 10000;
 };
 
-Result<std::shared_ptr<Listener>> open_tcp_listener(boost::asio::io_context& io,
-                                                    const ListenAddress& where,
+Result<std::shared_ptr<Listener>> open_tcp_listener(boost::asio::io_context& io, const ListenAddress& where,
                                                     const TcpLimits& limits,
                                                     std::shared_ptr<const ServingContext> context);
 

@@ -35,16 +35,15 @@ std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
 
 }  // namespace
 
-ResponseRateLimiter::ResponseRateLimiter(std::uint32_t rate, std::uint32_t slip,
-                                         std::uint32_t ipv4_prefix, std::uint32_t ipv6_prefix)
+ResponseRateLimiter::ResponseRateLimiter(std::uint32_t rate, std::uint32_t slip, std::uint32_t ipv4_prefix,
+                                         std::uint32_t ipv6_prefix)
     : rate_(rate),
       slip_(slip),
       ipv4_prefix_(std::min<std::uint32_t>(ipv4_prefix, 32)),
       ipv6_prefix_(std::min<std::uint32_t>(ipv6_prefix, 128)),
       buckets_(kBuckets) {}
 
-ResponseRateLimiter::Verdict ResponseRateLimiter::check(const sockaddr* address,
-                                                        std::int64_t now_seconds) {
+ResponseRateLimiter::Verdict ResponseRateLimiter::check(const sockaddr* address, std::int64_t now_seconds) {
   std::uint8_t key[16] = {};
   if (address->sa_family == AF_INET) {
     std::memcpy(key, &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, 4);
@@ -83,7 +82,7 @@ std::size_t truncate_to_question(std::uint8_t* message, std::size_t size) {
     end += 1 + 4;  // root label, type, class
     if (end > size) return 0;
   }
-  message[2] |= 0x02;  // TC
+  message[2] |= 0x02;              // TC
   std::memset(message + 6, 0, 6);  // no answer, authority or additional records
   return end;
 }

@@ -55,8 +55,8 @@ void ignore_value(void*, std::string_view) {}
 
 class Renderer {
  public:
-  Renderer(const ParsedQuery& q, const ZoneData& zone, const AnswerIndex& index,
-           std::int64_t now, WireWriter& w)
+  Renderer(const ParsedQuery& q, const ZoneData& zone, const AnswerIndex& index, std::int64_t now,
+           WireWriter& w)
       : q_(q), zone_(zone), index_(index), now_(now), w_(w) {}
 
   // Answers the question name and any in-zone CNAME chain from it.
@@ -109,8 +109,8 @@ class Renderer {
     return NameResult::nxdomain;
   }
 
-  NameResult answer_node(const ZoneNode& node, std::string_view name, std::uint16_t owner,
-                         bool exact, NameBuffer& next, std::uint16_t& next_owner) {
+  NameResult answer_node(const ZoneNode& node, std::string_view name, std::uint16_t owner, bool exact,
+                         NameBuffer& next, std::uint16_t& next_owner) {
     const RrSet* cname = node.find(rrtype::CNAME);
     if (cname != nullptr && q_.qtype != rrtype::CNAME) {
       const auto& target = cname->rdatas.front();
@@ -118,9 +118,9 @@ class Renderer {
       const std::size_t target_offset = w_.size() + 12;
       write_rr(owner, rrtype::CNAME, cname->ttl, target.data(), target.size());
       bool inside = false;
-      const bool readable = relative_name_of(target.data(), target.size(), zone_.origin_wire(),
-                                             zone_.origin_labels(), next.text, sizeof next.text,
-                                             next.size, inside);
+      const bool readable =
+          relative_name_of(target.data(), target.size(), zone_.origin_wire(), zone_.origin_labels(),
+                           next.text, sizeof next.text, next.size, inside);
       if (!inside || !readable || target_offset >= 0x4000) return NameResult::answered;
       next_owner = static_cast<std::uint16_t>(target_offset);
       return NameResult::cname;
@@ -149,7 +149,8 @@ class Renderer {
   const ZoneNode* find_wildcard(std::string_view name) const {
     while (!name.empty()) {
       const auto dot = name.find('.');
-      const std::string_view parent = dot == std::string_view::npos ? std::string_view{} : name.substr(dot + 1);
+      const std::string_view parent =
+          dot == std::string_view::npos ? std::string_view{} : name.substr(dot + 1);
       if (exists(parent)) {
         NameBuffer candidate;
         candidate.text[0] = '*';
@@ -173,8 +174,8 @@ class Renderer {
     return index_.visit(name, now_, ignore_value, &unused) != NameKind::absent;
   }
 
-  void write_rr(std::uint16_t owner, std::uint16_t type, std::uint32_t ttl,
-                const std::uint8_t* rdata, std::size_t size) {
+  void write_rr(std::uint16_t owner, std::uint16_t type, std::uint32_t ttl, const std::uint8_t* rdata,
+                std::size_t size) {
     w_.pointer(owner);
     w_.u16(type);
     w_.u16(kClassIn);
@@ -235,8 +236,8 @@ void write_header(WireWriter& w, const ParsedQuery& q) {
 
 // Sets flags and counts, then appends the OPT record (room for it was kept free).
 std::size_t finish(WireWriter& w, const ParsedQuery& q, const ZoneData& zone, std::size_t limit,
-                   std::uint16_t rcode_value, bool authoritative, bool truncated,
-                   std::uint16_t qdcount, std::uint16_t ancount, std::uint16_t nscount) {
+                   std::uint16_t rcode_value, bool authoritative, bool truncated, std::uint16_t qdcount,
+                   std::uint16_t ancount, std::uint16_t nscount) {
   std::uint8_t* h = w.data();
   if (authoritative) h[2] |= kFlagAa;
   if (truncated) h[2] |= kFlagTc;
@@ -293,8 +294,8 @@ std::size_t respond_unchecked(std::span<const std::uint8_t> query, const ClientI
   NameBuffer name;
   bool inside = false;
   const bool readable =
-      relative_name_of(query.data() + kHeaderSize, q.qname_size, zone.origin_wire(),
-                       zone.origin_labels(), name.text, sizeof name.text, name.size, inside);
+      relative_name_of(query.data() + kHeaderSize, q.qname_size, zone.origin_wire(), zone.origin_labels(),
+                       name.text, sizeof name.text, name.size, inside);
   if (!inside || q.qclass != kClassIn || q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR) {
     return finish(w, q, zone, limit, rcode::refused, false, false, qdcount, 0, 0);
   }
@@ -356,9 +357,8 @@ std::optional<ResponseSummary> summarize_response(std::span<const std::uint8_t> 
   return summary;
 }
 
-std::size_t respond(std::span<const std::uint8_t> query, const ClientInfo& client,
-                    const ZoneData& zone, const AnswerIndex& index, std::int64_t now_unix,
-                    std::span<std::uint8_t> out) noexcept {
+std::size_t respond(std::span<const std::uint8_t> query, const ClientInfo& client, const ZoneData& zone,
+                    const AnswerIndex& index, std::int64_t now_unix, std::span<std::uint8_t> out) noexcept {
   try {
     return respond_unchecked(query, client, zone, index, now_unix, out);
   } catch (...) {

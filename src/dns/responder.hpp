@@ -24,9 +24,8 @@ struct ClientInfo {
 // carry any answer) and returns its size, or 0 when the query must be dropped.
 // `now_unix` decides which TXT values are live. Never throws: an unexpected failure
 // becomes SERVFAIL.
-std::size_t respond(std::span<const std::uint8_t> query, const ClientInfo& client,
-                    const ZoneData& zone, const AnswerIndex& index, std::int64_t now_unix,
-                    std::span<std::uint8_t> out) noexcept;
+std::size_t respond(std::span<const std::uint8_t> query, const ClientInfo& client, const ZoneData& zone,
+                    const AnswerIndex& index, std::int64_t now_unix, std::span<std::uint8_t> out) noexcept;
 
 // For the query log ([logconfig] query_log), not the hot path: it allocates.
 struct ResponseSummary {

@@ -36,8 +36,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 class Connection {
  public:
-  explicit Connection(tcp::socket socket)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()) {}
+  explicit Connection(tcp::socket socket) : socket_(std::move(socket)), timer_(socket_.get_executor()) {}
 
   tcp::socket socket_;
   asio::steady_timer timer_;
@@ -53,16 +52,16 @@ class Connection {
 
 class TcpListener : public Listener, public std::enable_shared_from_this<TcpListener> {
  public:
-  TcpListener(asio::io_context& io, const TcpLimits& limits,
-              std::shared_ptr<const ServingContext> context)
-      : io_(io), strand_(asio::make_strand(io)), acceptor_(strand_), limits_(limits),
+  TcpListener(asio::io_context& io, const TcpLimits& limits, std::shared_ptr<const ServingContext> context)
+      : io_(io),
+        strand_(asio::make_strand(io)),
+        acceptor_(strand_),
+        limits_(limits),
         context_(std::move(context)) {}
 
   tcp::acceptor& acceptor() { return acceptor_; }
 
-  void start() override {
-    asio::co_spawn(strand_, accept_loop(shared_from_this()), asio::detached);
-  }
+  void start() override { asio::co_spawn(strand_, accept_loop(shared_from_this()), asio::detached); }
 
   void stop() override {
     asio::post(strand_, [self = shared_from_this()] {
@@ -107,8 +106,8 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
   static asio::awaitable<void> serve(std::shared_ptr<TcpListener> self, std::shared_ptr<Connection> c) {
     try {
       // Set before either coroutine runs: the watchdog must not see a stale deadline.
-      c->deadline_ = std::chrono::steady_clock::now() +
-                     std::chrono::milliseconds(self->limits_.idle_timeout_ms);
+      c->deadline_ =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(self->limits_.idle_timeout_ms);
       co_await (read_and_answer(self, c) || idle_watchdog(c));
     } catch (const std::exception& e) {
       log::warning("dns tcp connection failed", {{"error", e.what()}});
@@ -141,8 +140,8 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
     }
     for (;;) {
       c->deadline_ = std::chrono::steady_clock::now() + idle;
-      auto [ec, n] = co_await c->socket_.async_read_some(
-          asio::buffer(in.data() + have, in.size() - have), use_tuple);
+      auto [ec, n] =
+          co_await c->socket_.async_read_some(asio::buffer(in.data() + have, in.size() - have), use_tuple);
       if (ec) co_return;
       have += n;
       std::size_t pos = 0;

@@ -32,7 +32,7 @@ using udp = asio::ip::udp;
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 constexpr std::size_t kBatch = 32;
-constexpr std::size_t kMaxQuery = 4096;   // larger datagrams are not DNS queries we answer
+constexpr std::size_t kMaxQuery = 4096;  // larger datagrams are not DNS queries we answer
 constexpr long kStopCheckMicros = 200000;
 constexpr int kReceiveBufferBytes = 4 << 20;
 
@@ -45,9 +45,8 @@ class UdpSocketWorker {
         queries_(kBatch * kMaxQuery),
         responses_(kBatch * response_capacity_) {
     if (context_->rrl_responses_per_second != 0) {
-      limiter_ = std::make_unique<ResponseRateLimiter>(
-          context_->rrl_responses_per_second, context_->rrl_slip, context_->rrl_ipv4_prefix,
-          context_->rrl_ipv6_prefix);
+      limiter_ = std::make_unique<ResponseRateLimiter>(context_->rrl_responses_per_second, context_->rrl_slip,
+                                                       context_->rrl_ipv4_prefix, context_->rrl_ipv6_prefix);
     }
   }
   ~UdpSocketWorker() { stop(); }
@@ -110,9 +109,8 @@ class UdpSocketWorker {
     for (std::size_t i = 0; i < count; ++i) {
       if (lengths_[i] == 0) continue;
       std::uint8_t* out = responses_.data() + i * response_capacity_;
-      std::size_t size =
-          respond({queries_.data() + i * kMaxQuery, lengths_[i]}, client, *context_->zone,
-                  *context_->index, now, {out, response_capacity_});
+      std::size_t size = respond({queries_.data() + i * kMaxQuery, lengths_[i]}, client, *context_->zone,
+                                 *context_->index, now, {out, response_capacity_});
       if (size != 0 && limiter_) {
         const auto verdict = limiter_->check(reinterpret_cast<const sockaddr*>(&senders_[i]), now);
         if (verdict == ResponseRateLimiter::Verdict::drop) size = 0;
@@ -172,8 +170,7 @@ class UdpListener : public Listener {
   std::vector<std::shared_ptr<UdpSocketWorker>> workers_;
 };
 
-Status bind_socket(udp::socket& socket, const ListenAddress& where, bool share_port,
-                   std::uint16_t port) {
+Status bind_socket(udp::socket& socket, const ListenAddress& where, bool share_port, std::uint16_t port) {
   boost::system::error_code ec;
   const udp::endpoint endpoint(where.address, port);
   socket.open(endpoint.protocol(), ec);
@@ -187,8 +184,7 @@ Status bind_socket(udp::socket& socket, const ListenAddress& where, bool share_p
   }
   if (!ec) socket.bind(endpoint, ec);
   if (ec) {
-    return make_error("listen_failed",
-                      "cannot listen on udp " + where.to_string() + ": " + ec.message());
+    return make_error("listen_failed", "cannot listen on udp " + where.to_string() + ": " + ec.message());
   }
   return ok_status();
 }

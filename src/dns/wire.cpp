@@ -60,8 +60,7 @@ ParseOutcome parse_query(std::span<const std::uint8_t> query, ParsedQuery& out) 
 
   // Whatever else is wrong, an unknown opcode is reported as NOTIMP (RFC 1035 4.1.1),
   // echoing the question when it is readable.
-  const ParseOutcome failure =
-      out.opcode != 0 ? ParseOutcome::notimp : ParseOutcome::formerr;
+  const ParseOutcome failure = out.opcode != 0 ? ParseOutcome::notimp : ParseOutcome::formerr;
   if (out.qdcount != 1) return failure;
 
   std::size_t pos = kHeaderSize;

@@ -30,8 +30,8 @@ Result<LdnsRdf> parse_dname(const std::string& text, const char* what) {
 }
 
 Error record_error(std::size_t i, const std::string& record, const std::string& why) {
-  return make_error("config_invalid", "[general] records[" + std::to_string(i) + "] \"" + record +
-                                          "\": " + why);
+  return make_error("config_invalid",
+                    "[general] records[" + std::to_string(i) + "] \"" + record + "\": " + why);
 }
 
 void add_unique_rdata(RrSet& set, std::vector<std::uint8_t> rdata, std::uint32_t ttl) {
@@ -65,9 +65,8 @@ const RrSet* ZoneNode::find(std::uint16_t type) const {
 }
 
 bool relative_name_of(const std::uint8_t* name, std::size_t name_size,
-                      const std::vector<std::uint8_t>& origin_wire, std::size_t origin_labels,
-                      char* out, std::size_t out_capacity, std::size_t& out_size,
-                      bool& inside_zone) {
+                      const std::vector<std::uint8_t>& origin_wire, std::size_t origin_labels, char* out,
+                      std::size_t out_capacity, std::size_t& out_size, bool& inside_zone) {
   // Label start offsets; a 255-byte name has at most 127 labels plus the root.
   std::size_t starts[128];
   std::size_t labels = 0;
@@ -123,8 +122,8 @@ Result<std::shared_ptr<const ZoneData>> ZoneData::build(const GeneralConfig& gen
                                       ldns_rdf_data(nsname->get()) + ldns_rdf_size(nsname->get()));
   soa_rdata.insert(soa_rdata.end(), ldns_rdf_data(nsadmin->get()),
                    ldns_rdf_data(nsadmin->get()) + ldns_rdf_size(nsadmin->get()));
-  for (std::uint32_t v : {std::uint32_t{0}, general.soa_refresh, general.soa_retry,
-                          general.soa_expire, general.negative_ttl}) {
+  for (std::uint32_t v :
+       {std::uint32_t{0}, general.soa_refresh, general.soa_retry, general.soa_expire, general.negative_ttl}) {
     for (int shift = 24; shift >= 0; shift -= 8) soa_rdata.push_back(static_cast<std::uint8_t>(v >> shift));
   }
   soa.rdatas.push_back(std::move(soa_rdata));
@@ -150,8 +149,9 @@ Result<std::shared_ptr<const ZoneData>> ZoneData::build(const GeneralConfig& gen
     bool inside = false;
     if (!relative_name_of(ldns_rdf_data(owner), ldns_rdf_size(owner), zone->origin_wire_,
                           zone->origin_labels_, relative, sizeof relative, relative_size, inside)) {
-      return record_error(i, text, inside ? "owner name has unsupported characters"
-                                          : "owner name is outside the zone " + general.domain);
+      return record_error(i, text,
+                          inside ? "owner name has unsupported characters"
+                                 : "owner name is outside the zone " + general.domain);
     }
     const std::uint16_t type = ldns_rr_get_type(rr.get());
     if (type == rrtype::SOA) return record_error(i, text, "the SOA is generated from nsname/nsadmin");
@@ -173,7 +173,8 @@ Result<std::shared_ptr<const ZoneData>> ZoneData::build(const GeneralConfig& gen
     ZoneNode& node = nodes[name];
     node.name = name;
     if (name.empty() && type == rrtype::NS) {
-      if (!equal_ignoring_case(rdata, apex.rrsets[1].rdatas[0])) add_unique_rdata(apex.rrsets[1], rdata, ldns_rr_ttl(rr.get()));
+      if (!equal_ignoring_case(rdata, apex.rrsets[1].rdatas[0]))
+        add_unique_rdata(apex.rrsets[1], rdata, ldns_rr_ttl(rr.get()));
       continue;
     }
     add_unique_rdata(rrset_of(node, type), std::move(rdata), ldns_rr_ttl(rr.get()));
@@ -195,7 +196,7 @@ Result<std::shared_ptr<const ZoneData>> ZoneData::build(const GeneralConfig& gen
   }
   zone->nodes_.reserve(nodes.size());
   for (auto& [name, node] : nodes) zone->nodes_.push_back(std::move(node));  // std::map: sorted
-  zone->apex_ = &zone->nodes_.front();  // "" sorts first
+  zone->apex_ = &zone->nodes_.front();                                       // "" sorts first
   return std::shared_ptr<const ZoneData>(std::move(zone));
 }
 

@@ -23,7 +23,7 @@ struct RrSet {
 // One owner name of the static data. Empty non-terminals (names that exist only
 // because a static name lies below them) are nodes without RRsets.
 struct ZoneNode {
-  std::string name;  // relative to the zone, lowercase, "" = apex, "*.x" = wildcard
+  std::string name;           // relative to the zone, lowercase, "" = apex, "*.x" = wildcard
   std::vector<RrSet> rrsets;  // apex: SOA first, then NS, then the rest
 
   [[nodiscard]] const RrSet* find(std::uint16_t type) const;
@@ -54,7 +54,6 @@ class ZoneData {
   bool has_wildcards_ = false;
   std::vector<std::uint8_t> origin_wire_;
   std::size_t origin_labels_ = 0;
-
 };
 
 // Offset of the 32-bit serial inside SOA rdata built by ZoneData (it is patched per
@@ -68,8 +67,7 @@ inline std::size_t soa_serial_offset(const std::vector<std::uint8_t>& soa_rdata)
 // `origin_wire`, or when a label holds a byte that the text form cannot carry ('.'
 // or a control character): no configured or registered name can match such a label.
 bool relative_name_of(const std::uint8_t* name, std::size_t name_size,
-                      const std::vector<std::uint8_t>& origin_wire, std::size_t origin_labels,
-                      char* out, std::size_t out_capacity, std::size_t& out_size,
-                      bool& inside_zone);
+                      const std::vector<std::uint8_t>& origin_wire, std::size_t origin_labels, char* out,
+                      std::size_t out_capacity, std::size_t& out_size, bool& inside_zone);
 
 }  // namespace acmednsd::dns

@@ -8,7 +8,9 @@
 namespace acmednsd::http_api {
 namespace {
 
-ApiResponse forbidden() { return json_error(401, "forbidden"); }
+ApiResponse forbidden() {
+  return json_error(401, "forbidden");
+}
 
 ApiResponse basic_challenge() {
   ApiResponse r = forbidden();
@@ -53,7 +55,8 @@ auto guarded(Respond respond, Fn body) {
 
 void ApiService::on_account(const ApiRequest& request, const ClientAddress& client, const Respond& respond) {
   if (auto limited = auth_rate_limited(client)) return respond(std::move(*limited));
-  auto decision = authenticate({request.header("X-Api-User"), request.header("X-Api-Key")}, client, Route::account);
+  auto decision =
+      authenticate({request.header("X-Api-User"), request.header("X-Api-Key")}, client, Route::account);
   if (auto* response = std::get_if<ApiResponse>(&decision)) return respond(std::move(*response));
   AccountRecord account = std::move(std::get<AccountRecord>(decision));
 
@@ -76,25 +79,26 @@ void ApiService::on_account(const ApiRequest& request, const ClientAddress& clie
   // PATCH: replace allowfrom, with /register's validation and errors.
   auto parsed = parse_allowfrom_body(request.body);
   if (auto* error = std::get_if<BodyError>(&parsed)) {
-    return respond(json_error(400, *error == BodyError::malformed_json ? "malformed_json_payload"
-                                                                        : "invalid_allowfrom_cidr"));
+    return respond(json_error(
+        400, *error == BodyError::malformed_json ? "malformed_json_payload" : "invalid_allowfrom_cidr"));
   }
   auto& body = std::get<AllowfromBody>(parsed);
   if (!body.present) return respond(json_error(400, "malformed_json_payload"));
   account.allowfrom = body.entries;
   account.allowfrom_invalid = false;
-  store_.set_allowfrom(account.username, std::move(body.entries),
-                       guarded(respond, [self = shared_from_this(), respond, account,
-                                         values = std::move(*values)](Status r) {
-                         if (!r) return respond(store_failure(r.error(), "set_allowfrom"));
-                         respond(json_response(200, self->account_body(account, values)));
-                       }));
+  store_.set_allowfrom(
+      account.username, std::move(body.entries),
+      guarded(respond, [self = shared_from_this(), respond, account, values = std::move(*values)](Status r) {
+        if (!r) return respond(store_failure(r.error(), "set_allowfrom"));
+        respond(json_response(200, self->account_body(account, values)));
+      }));
 }
 
-void ApiService::on_rotate_key(const ApiRequest& request, const ClientAddress& client, const Respond& respond) {
+void ApiService::on_rotate_key(const ApiRequest& request, const ClientAddress& client,
+                               const Respond& respond) {
   if (auto limited = auth_rate_limited(client)) return respond(std::move(*limited));
-  auto decision =
-      authenticate({request.header("X-Api-User"), request.header("X-Api-Key")}, client, Route::account_rotate_key);
+  auto decision = authenticate({request.header("X-Api-User"), request.header("X-Api-Key")}, client,
+                               Route::account_rotate_key);
   if (auto* response = std::get_if<ApiResponse>(&decision)) return respond(std::move(*response));
   const auto& account = std::get<AccountRecord>(decision);
   store_.rotate_key(account.username,

@@ -55,7 +55,9 @@ ApiResponse go_text_error(unsigned status, std::string body) {
   return r;
 }
 
-ApiResponse forbidden() { return json_error(401, "forbidden"); }
+ApiResponse forbidden() {
+  return json_error(401, "forbidden");
+}
 
 ApiResponse db_error(const Error& error, std::string_view what) {
   log::error("store failure", {{"op", std::string(what)}, {"error", error.message}});
@@ -71,7 +73,9 @@ bool valid_subdomain(std::string_view s) {
   return true;
 }
 
-std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+std::int64_t unix_now() {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
 
 // Runs `body` on the store's writer thread; a throw there still answers once.
 template <typename Fn>
@@ -158,7 +162,8 @@ void ApiService::handle(ApiRequest request, Respond respond) {
   for (const auto& spec : kRoutes) {
     if (spec.path == path) route = spec.route;
   }
-  if ((route == Route::register_account && !registration_open_) || (route == Route::metrics && !metrics_on_api_)) {
+  if ((route == Route::register_account && !registration_open_) ||
+      (route == Route::metrics && !metrics_on_api_)) {
     route = Route::other;  // the route does not exist in this configuration
   }
   const ClientAddress client =
@@ -211,16 +216,26 @@ void ApiService::dispatch(const ApiRequest& request, Route route, const ClientAd
     return respond(std::move(r));
   }
   switch (route) {
-    case Route::register_account: return on_register(request, client, respond);
-    case Route::update: return on_update(request, client, request.method == "DELETE", respond);
-    case Route::health: return respond(ApiResponse{});
-    case Route::ready: return respond(ready_response());
-    case Route::metrics: return respond(metrics_response());
-    case Route::account: return on_account(request, client, respond);
-    case Route::account_rotate_key: return on_rotate_key(request, client, respond);
-    case Route::present: return on_httpreq(request, client, false, respond);
-    case Route::cleanup: return on_httpreq(request, client, true, respond);
-    case Route::other: break;
+    case Route::register_account:
+      return on_register(request, client, respond);
+    case Route::update:
+      return on_update(request, client, request.method == "DELETE", respond);
+    case Route::health:
+      return respond(ApiResponse{});
+    case Route::ready:
+      return respond(ready_response());
+    case Route::metrics:
+      return respond(metrics_response());
+    case Route::account:
+      return on_account(request, client, respond);
+    case Route::account_rotate_key:
+      return on_rotate_key(request, client, respond);
+    case Route::present:
+      return on_httpreq(request, client, false, respond);
+    case Route::cleanup:
+      return on_httpreq(request, client, true, respond);
+    case Route::other:
+      break;
   }
   respond(go_text_error(404, "404 page not found\n"));
 }
@@ -230,7 +245,8 @@ void ApiService::dispatch(const ApiRequest& request, Route route, const ClientAd
 namespace {
 
 // The Access-Control-Allow-Origin value for `origin`, or nullopt when not allowed.
-std::optional<std::string> allowed_origin(const std::vector<std::string>& origins, const std::string& origin) {
+std::optional<std::string> allowed_origin(const std::vector<std::string>& origins,
+                                          const std::string& origin) {
   for (const auto& allowed : origins) {
     if (allowed == "*") return std::string("*");
     if (iequals_ascii(allowed, origin)) return origin;
@@ -262,8 +278,8 @@ std::optional<ApiResponse> ApiService::cors_preflight(const ApiRequest& request,
 }
 
 void ApiService::decorate(ApiResponse& response, const std::string* origin) const {
-  if (origin != nullptr && !api_.corsorigins.empty() && response.header("Access-Control-Allow-Origin") == nullptr &&
-      response.status != 204) {
+  if (origin != nullptr && !api_.corsorigins.empty() &&
+      response.header("Access-Control-Allow-Origin") == nullptr && response.status != 204) {
     if (auto allowed = allowed_origin(api_.corsorigins, *origin)) {
       response.set_header("Vary", "Origin");
       response.set_header("Access-Control-Allow-Origin", *allowed);
@@ -322,7 +338,8 @@ void ApiService::on_register(const ApiRequest& request, const ClientAddress& cli
     const std::string* auth = request.header("Authorization");
     constexpr std::string_view kBearer = "Bearer ";
     bool granted = false;
-    if (auth != nullptr && auth->size() > kBearer.size() && iequals_ascii(auth->substr(0, kBearer.size()), kBearer)) {
+    if (auth != nullptr && auth->size() > kBearer.size() &&
+        iequals_ascii(auth->substr(0, kBearer.size()), kBearer)) {
       const std::string_view token = std::string_view(*auth).substr(kBearer.size());
       for (const auto& allowed : api_.registration_tokens) {
         granted = constant_time_equal(token, allowed) || granted;
@@ -337,12 +354,12 @@ void ApiService::on_register(const ApiRequest& request, const ClientAddress& cli
   }
   auto parsed = parse_allowfrom_body(request.body);
   if (auto* error = std::get_if<BodyError>(&parsed)) {
-    return respond(json_error(400, *error == BodyError::malformed_json ? "malformed_json_payload"
-                                                                        : "invalid_allowfrom_cidr"));
+    return respond(json_error(
+        400, *error == BodyError::malformed_json ? "malformed_json_payload" : "invalid_allowfrom_cidr"));
   }
   auto entries = std::move(std::get<AllowfromBody>(parsed).entries);
-  store_.create_account(std::move(entries),
-                        guarded(respond, [self = shared_from_this(), respond](Result<acmednsd::Credentials> r) {
+  store_.create_account(std::move(entries), guarded(respond, [self = shared_from_this(),
+                                                              respond](Result<acmednsd::Credentials> r) {
                           if (!r) return respond(db_error(r.error(), "create_account"));
                           log::info("account registered", {{"username", r->username}});
                           respond(json_response(201, self->credentials_body(*r)));
@@ -352,7 +369,8 @@ void ApiService::on_register(const ApiRequest& request, const ClientAddress& cli
 void ApiService::on_update(const ApiRequest& request, const ClientAddress& client, bool remove,
                            const Respond& respond) {
   if (auto limited = auth_rate_limited(client)) return respond(std::move(*limited));
-  auto decision = authenticate({request.header("X-Api-User"), request.header("X-Api-Key")}, client, Route::update);
+  auto decision =
+      authenticate({request.header("X-Api-User"), request.header("X-Api-Key")}, client, Route::update);
   if (auto* response = std::get_if<ApiResponse>(&decision)) return respond(std::move(*response));
   const auto& account = std::get<AccountRecord>(decision);
   const UpdateBody body = parse_update_body(request.body);
@@ -411,15 +429,19 @@ ApiResponse ApiService::metrics_response() {
 
 // ---- Bodies built by hand, in acme-dns key order ----
 
-std::string ApiService::fulldomain(const std::string& subdomain) const { return subdomain + "." + domain_; }
+std::string ApiService::fulldomain(const std::string& subdomain) const {
+  return subdomain + "." + domain_;
+}
 
 std::string ApiService::credentials_body(const acmednsd::Credentials& c) const {
   return "{\"username\":\"" + json_escape(c.username) + "\",\"password\":\"" + json_escape(c.password) +
          "\",\"fulldomain\":\"" + json_escape(fulldomain(c.subdomain)) + "\",\"subdomain\":\"" +
-         json_escape(c.subdomain) + "\",\"allowfrom\":" + json_string_array(shown_allowfrom(c.allowfrom)) + "}";
+         json_escape(c.subdomain) + "\",\"allowfrom\":" + json_string_array(shown_allowfrom(c.allowfrom)) +
+         "}";
 }
 
-std::string ApiService::account_body(const AccountRecord& account, const std::vector<TxtRecord>& values) const {
+std::string ApiService::account_body(const AccountRecord& account,
+                                     const std::vector<TxtRecord>& values) const {
   const std::int64_t now = unix_now();
   std::string txt = "[";
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -429,8 +451,10 @@ std::string ApiService::account_body(const AccountRecord& account, const std::ve
   }
   txt += ']';
   return "{\"username\":\"" + json_escape(account.username) + "\",\"subdomain\":\"" +
-         json_escape(account.subdomain) + "\",\"fulldomain\":\"" + json_escape(fulldomain(account.subdomain)) +
-         "\",\"allowfrom\":" + json_string_array(shown_allowfrom(account.allowfrom)) + ",\"txt\":" + txt + "}";
+         json_escape(account.subdomain) + "\",\"fulldomain\":\"" +
+         json_escape(fulldomain(account.subdomain)) +
+         "\",\"allowfrom\":" + json_string_array(shown_allowfrom(account.allowfrom)) + ",\"txt\":" + txt +
+         "}";
 }
 
 }  // namespace acmednsd::http_api

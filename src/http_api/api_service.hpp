@@ -47,8 +47,7 @@ class ApiService : public std::enable_shared_from_this<ApiService> {
 
   Respond finisher(const ApiRequest& request, Route route, const ClientAddress& client,
                    Clock::time_point start, Respond respond);
-  void dispatch(const ApiRequest& request, Route route, const ClientAddress& client,
-                const Respond& respond);
+  void dispatch(const ApiRequest& request, Route route, const ClientAddress& client, const Respond& respond);
   void decorate(ApiResponse& response, const std::string* origin) const;
   std::optional<ApiResponse> cors_preflight(const ApiRequest& request, Route route) const;
 
@@ -57,8 +56,7 @@ class ApiService : public std::enable_shared_from_this<ApiService> {
   std::optional<ApiResponse> auth_rate_limited(const ClientAddress& client);
 
   void on_register(const ApiRequest& request, const ClientAddress& client, const Respond& respond);
-  void on_update(const ApiRequest& request, const ClientAddress& client, bool remove,
-                 const Respond& respond);
+  void on_update(const ApiRequest& request, const ClientAddress& client, bool remove, const Respond& respond);
   void on_httpreq(const ApiRequest& request, const ClientAddress& client, bool remove,
                   const Respond& respond);
   void on_account(const ApiRequest& request, const ClientAddress& client, const Respond& respond);

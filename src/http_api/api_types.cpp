@@ -50,16 +50,26 @@ ApiResponse json_error(unsigned status, std::string_view code) {
 
 std::string_view route_name(Route route) {
   switch (route) {
-    case Route::register_account: return "register";
-    case Route::update: return "update";
-    case Route::health: return "health";
-    case Route::ready: return "ready";
-    case Route::metrics: return "metrics";
-    case Route::account: return "account";
-    case Route::account_rotate_key: return "account_rotate_key";
-    case Route::present: return "present";
-    case Route::cleanup: return "cleanup";
-    case Route::other: return "other";
+    case Route::register_account:
+      return "register";
+    case Route::update:
+      return "update";
+    case Route::health:
+      return "health";
+    case Route::ready:
+      return "ready";
+    case Route::metrics:
+      return "metrics";
+    case Route::account:
+      return "account";
+    case Route::account_rotate_key:
+      return "account_rotate_key";
+    case Route::present:
+      return "present";
+    case Route::cleanup:
+      return "cleanup";
+    case Route::other:
+      return "other";
   }
   return "other";
 }

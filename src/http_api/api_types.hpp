@@ -21,7 +21,7 @@ struct ApiRequest {
   std::string target;  // as sent, query included
   HeaderList headers;  // names as sent; looked up case-insensitively
   std::string body;
-  IpAddress peer;      // the TCP peer
+  IpAddress peer;  // the TCP peer
 
   // First header with this name (case-insensitive), or nullptr.
   [[nodiscard]] const std::string* header(std::string_view name) const;

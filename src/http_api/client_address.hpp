@@ -19,8 +19,8 @@
 namespace acmednsd::http_api {
 
 struct ClientAddress {
-  IpAddress primary;                   // logs, rate limits, registration_allowfrom
-  std::vector<IpAddress> candidates;   // what an account's allowfrom is checked against
+  IpAddress primary;                  // logs, rate limits, registration_allowfrom
+  std::vector<IpAddress> candidates;  // what an account's allowfrom is checked against
   bool from_header = false;
 };
 

@@ -63,7 +63,7 @@ struct ServerState {
   std::atomic<std::int64_t> live{0};  // open connections on every listener
   std::mutex drained_mutex;
   std::function<void()> drained;  // guarded by drained_mutex
-  bool drained_fired = false;      // guarded by drained_mutex
+  bool drained_fired = false;     // guarded by drained_mutex
 
   // Posts the drained callback once, when stopping and nothing is open.
   void check_drained() {
@@ -142,8 +142,12 @@ bool is_parse_error(const beast::error_code& ec) {
          ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
-auto& lowest(beast::tcp_stream& s) { return s; }
-auto& lowest(beast::ssl_stream<beast::tcp_stream>& s) { return beast::get_lowest_layer(s); }
+auto& lowest(beast::tcp_stream& s) {
+  return s;
+}
+auto& lowest(beast::ssl_stream<beast::tcp_stream>& s) {
+  return beast::get_lowest_layer(s);
+}
 
 template <typename Stream>
 asio::awaitable<void> write_error_and_close(Stream& stream, const ServerState& st, ApiResponse response) {
@@ -157,12 +161,13 @@ asio::awaitable<void> write_error_and_close(Stream& stream, const ServerState& s
 // server stops. One request at a time: the pipeline depth is one. Returns true when
 // the connection ends on a request error whose unread bytes must be drained first.
 template <typename Stream>
-asio::awaitable<bool> serve(std::shared_ptr<ServerState> st, Connection& conn, Stream& stream,
-                            IpAddress peer, bool metrics_only) {
+asio::awaitable<bool> serve(std::shared_ptr<ServerState> st, Connection& conn, Stream& stream, IpAddress peer,
+                            bool metrics_only) {
   const auto read_timeout = std::chrono::milliseconds(st->api.read_timeout_ms);
   const auto idle_timeout = std::chrono::milliseconds(st->api.idle_timeout_ms);
   const auto write_timeout = std::chrono::milliseconds(st->api.write_timeout_ms);
-  beast::flat_buffer buffer(static_cast<std::size_t>(st->api.max_header_bytes) + st->api.max_body_bytes + 4096);
+  beast::flat_buffer buffer(static_cast<std::size_t>(st->api.max_header_bytes) + st->api.max_body_bytes +
+                            4096);
   bool first = true;
   for (;;) {
     // Wait for the first byte of the next request under the idle (keep-alive) timeout;
@@ -217,7 +222,8 @@ asio::awaitable<bool> serve(std::shared_ptr<ServerState> st, Connection& conn, S
     }
     request.body = std::move(req.body());
     request.peer = peer;
-    ApiResponse response = co_await async_handle(st->service, metrics_only, std::move(request), asio::use_awaitable);
+    ApiResponse response =
+        co_await async_handle(st->service, metrics_only, std::move(request), asio::use_awaitable);
 
     const bool keep_alive = req.keep_alive() && !response.close_connection && !st->stopping;
     auto res = to_beast(std::move(response), req.version(), keep_alive);
@@ -346,7 +352,8 @@ std::string describe(const tcp::endpoint& ep) {
   return (ep.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(ep.port());
 }
 
-Result<std::shared_ptr<tcp::acceptor>> bind(asio::io_context& io, const std::string& host, std::uint16_t port) {
+Result<std::shared_ptr<tcp::acceptor>> bind(asio::io_context& io, const std::string& host,
+                                            std::uint16_t port) {
   beast::error_code ec;
   const std::string literal = host.empty() ? "0.0.0.0" : host == "localhost" ? "127.0.0.1" : host;
   const auto address = asio::ip::make_address(literal, ec);
@@ -452,7 +459,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::create(boost::asio::io_context& 
   auto server = std::make_unique<BeastHttpServer>(state);
   if (auto s = server->listen(api.ip, api.port, false); !s) return s.error();
   if (api.metrics_listen) {
-    if (auto s = server->listen(api.metrics_listen->host, api.metrics_listen->port, true); !s) return s.error();
+    if (auto s = server->listen(api.metrics_listen->host, api.metrics_listen->port, true); !s)
+      return s.error();
   }
   return std::unique_ptr<HttpServer>(std::move(server));
 }

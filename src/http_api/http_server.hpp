@@ -19,8 +19,8 @@ namespace acmednsd::http_api {
 class HttpServer {
  public:
   // Binds the API (and metrics, if separate) listener before returning.
-  static Result<std::unique_ptr<HttpServer>> create(boost::asio::io_context& io,
-                                                    const Config& config, Store& store);
+  static Result<std::unique_ptr<HttpServer>> create(boost::asio::io_context& io, const Config& config,
+                                                    Store& store);
   virtual ~HttpServer() = default;
   virtual void stop() = 0;        // stop accepting, let in-flight requests finish
   virtual void reload_tls() = 0;  // re-read certificate files (SIGHUP)

@@ -27,8 +27,8 @@ class ApiMetrics {
   [[nodiscard]] std::string render(const std::string& gauges) const;
 
  private:
-  static constexpr std::array<unsigned, 15> kStatuses = {200, 201, 204, 400, 401, 403, 404,
-                                                        405, 413, 429, 431, 500, 503, 408, 0};
+  static constexpr std::array<unsigned, 15> kStatuses = {200, 201, 204, 400, 401, 403, 404, 405,
+                                                         413, 429, 431, 500, 503, 408, 0};
   static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                       0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
   static std::size_t status_slot(unsigned status);

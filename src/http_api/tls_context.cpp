@@ -88,7 +88,8 @@ Status TlsContextProvider::load_locked() {
   context_ = std::move(*built);
   loaded_chain_ = chain;
   loaded_key_ = key;
-  log::info(replaced ? "TLS certificate reloaded" : "TLS certificate loaded", {{"fullchain", fullchain_path_}});
+  log::info(replaced ? "TLS certificate reloaded" : "TLS certificate loaded",
+            {{"fullchain", fullchain_path_}});
   return ok_status();
 }
 

@@ -74,7 +74,8 @@ Status read_source(const std::string& path, std::vector<SourceAccount>& accounts
   if (!db) return db.error();
   auto records = has_table(*db, "records");
   if (!records) return records.error();
-  if (!*records) return make_error("import_error", path + " has no `records` table: not an acme-dns database");
+  if (!*records)
+    return make_error("import_error", path + " has no `records` table: not an acme-dns database");
   auto cols = columns_of(*db, "records");
   if (!cols) return cols.error();
   for (const char* need : {"username", "password", "subdomain"}) {
@@ -104,7 +105,8 @@ Status read_source(const std::string& path, std::vector<SourceAccount>& accounts
     a.subdomain = st->text(2);
     for (auto& c : a.subdomain) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (!is_valid_owner_name(a.subdomain) || a.subdomain.find('.') != std::string::npos) {
-      report.problems.push_back(a.username + ": subdomain \"" + a.subdomain + "\" is not a DNS label, skipped");
+      report.problems.push_back(a.username + ": subdomain \"" + a.subdomain +
+                                "\" is not a DNS label, skipped");
       continue;
     }
     if (a.key_hash.size() != 60 || a.key_hash[0] != '$') {
@@ -190,7 +192,9 @@ Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index
     report->accounts = imported->size();
     for (const auto& v : *values) {
       if (!imported->contains(v.subdomain)) continue;
-      if (auto s = c.upsert_txt.bind(":name", v.subdomain).bind(":value", v.value).bind(":ms", v.updated_ms).run(); !s) {
+      if (auto s =
+              c.upsert_txt.bind(":name", v.subdomain).bind(":value", v.value).bind(":ms", v.updated_ms).run();
+          !s) {
         return s;
       }
       ++report->values;

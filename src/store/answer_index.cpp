@@ -110,8 +110,8 @@ AnswerIndex::~AnswerIndex() = default;
 
 namespace {
 
-void emit_live(const Entry& e, const RetentionPolicy& policy, std::int64_t now,
-               AnswerIndex::ValueSink sink, void* context) {
+void emit_live(const Entry& e, const RetentionPolicy& policy, std::int64_t now, AnswerIndex::ValueSink sink,
+               void* context) {
   std::size_t served = 0;
   for (std::size_t i = 0; i < e.values.size() && served < policy.limit; ++i) {
     const auto& v = e.values[i];
@@ -246,8 +246,7 @@ void AnswerIndex::replace_contents(AnswerIndex& fresh) {
 
 void AnswerIndex::set_serial_at_least(std::uint32_t serial) {
   std::uint32_t current = serial_.load();
-  while (static_cast<std::int32_t>(serial - current) > 0 &&
-         !serial_.compare_exchange_weak(current, serial)) {
+  while (static_cast<std::int32_t>(serial - current) > 0 && !serial_.compare_exchange_weak(current, serial)) {
   }
 }
 

@@ -45,8 +45,7 @@ class AnswerIndex {
   // zone suffix and without a trailing dot ("d420c923-...-c3ca54c9b3cf" or
   // "_acme-challenge.www"); the empty string is the apex. Calls `sink` once per live
   // value, newest first, while holding a shard read lock; `sink` must not block.
-  NameKind visit(std::string_view relative_name, std::int64_t now_unix, ValueSink sink,
-                 void* context) const;
+  NameKind visit(std::string_view relative_name, std::int64_t now_unix, ValueSink sink, void* context) const;
 
   // Increases whenever the served content changes (RFC 1982 arithmetic).
   [[nodiscard]] std::uint32_t serial() const { return serial_.load(std::memory_order_acquire); }

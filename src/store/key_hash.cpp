@@ -20,8 +20,8 @@ std::string digest_hex(std::string_view salt_hex, std::string_view key) {
 }
 
 bool is_bcrypt(std::string_view stored) {
-  return stored.size() == 60 && (stored.starts_with("$2a$") || stored.starts_with("$2b$") ||
-                                 stored.starts_with("$2y$"));
+  return stored.size() == 60 &&
+         (stored.starts_with("$2a$") || stored.starts_with("$2b$") || stored.starts_with("$2y$"));
 }
 
 }  // namespace

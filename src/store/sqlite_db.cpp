@@ -9,9 +9,9 @@ namespace acmednsd::sqlite {
 
 Statement& Statement::bind(const char* name, std::string_view text) {
   const int i = sqlite3_bind_parameter_index(st_.get(), name);
-  const int rc = i == 0 ? SQLITE_RANGE
-                        : sqlite3_bind_text(st_.get(), i, text.data(), static_cast<int>(text.size()),
-                                            SQLITE_TRANSIENT);
+  const int rc =
+      i == 0 ? SQLITE_RANGE
+             : sqlite3_bind_text(st_.get(), i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
   return *this;
 }
@@ -56,7 +56,9 @@ std::string Statement::text(int column) const {
   return p ? std::string(p, static_cast<std::size_t>(n)) : std::string();
 }
 
-std::int64_t Statement::integer(int column) const { return sqlite3_column_int64(st_.get(), column); }
+std::int64_t Statement::integer(int column) const {
+  return sqlite3_column_int64(st_.get(), column);
+}
 
 bool Statement::is_null(int column) const {
   return sqlite3_column_type(st_.get(), column) == SQLITE_NULL;

@@ -38,7 +38,7 @@ class Statement {
   Status run();
   void reset();
 
-  [[nodiscard]] std::string text(int column) const;      // TEXT or BLOB as bytes
+  [[nodiscard]] std::string text(int column) const;  // TEXT or BLOB as bytes
   [[nodiscard]] std::int64_t integer(int column) const;
   [[nodiscard]] bool is_null(int column) const;
   [[nodiscard]] std::string error() const;

@@ -67,7 +67,8 @@ class StoreImpl final : public Store {
     ctx->last_serial = loaded_serial;
     writer_ = std::make_unique<store_detail::Writer>(std::move(ctx.value()), *index_);
     writer_->add_periodic([this](WriterContext&) { prune_now(); }, std::chrono::seconds(60));
-    writer_->add_periodic([this](WriterContext& c) { follow_external_commits(c); }, std::chrono::milliseconds(250));
+    writer_->add_periodic([this](WriterContext& c) { follow_external_commits(c); },
+                          std::chrono::milliseconds(250));
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.read_connections); ++i) {
       auto r = open_reader();
       if (!r) return r.error();
@@ -130,7 +131,8 @@ class StoreImpl final : public Store {
   Result<std::vector<AccountRecord>> list_accounts() override {
     auto r = lease();
     auto st = r->db.prepare(
-        "SELECT username, subdomain, allowfrom, allowfrom_invalid, created_at FROM accounts ORDER BY created_at, username");
+        "SELECT username, subdomain, allowfrom, allowfrom_invalid, created_at FROM accounts ORDER BY "
+        "created_at, username");
     std::vector<AccountRecord> out;
     if (!st) {
       release(std::move(r));
@@ -185,7 +187,9 @@ class StoreImpl final : public Store {
       return c.trim_txt.bind(":name", name).bind(":limit", static_cast<std::int64_t>(c.limit)).run();
     };
     job.publish = [this, name, value, ms] { index_->put_value(name, value, ms / 1000); };
-    job.finish = [done = std::move(done)](const Status& s) { done(s.ok() ? Result<Done>(Done{}) : Result<Done>(s.error())); };
+    job.finish = [done = std::move(done)](const Status& s) {
+      done(s.ok() ? Result<Done>(Done{}) : Result<Done>(s.error()));
+    };
     writer_->submit(std::move(job));
   }
 
@@ -232,17 +236,21 @@ class StoreImpl final : public Store {
     writer_->submit(std::move(job));
   }
 
-  void set_allowfrom(std::string username, std::vector<std::string> allowfrom, Completion<Done> done) override {
+  void set_allowfrom(std::string username, std::vector<std::string> allowfrom,
+                     Completion<Done> done) override {
     for (const auto& c : allowfrom) {
       if (!Cidr::parse(c)) return done(make_error("invalid_allowfrom_cidr", c));
     }
     Job job;
     job.apply = [username, json = allowfrom_json(allowfrom)](WriterContext& c) -> Status {
-      if (auto s = c.update_allowfrom.bind(":allowfrom", json).bind(":username", username).run(); !s) return s;
+      if (auto s = c.update_allowfrom.bind(":allowfrom", json).bind(":username", username).run(); !s)
+        return s;
       if (c.db.changes() == 0) return make_error("not_found", "no such account");
       return ok_status();
     };
-    job.finish = [done = std::move(done)](const Status& s) { done(s.ok() ? Result<Done>(Done{}) : Result<Done>(s.error())); };
+    job.finish = [done = std::move(done)](const Status& s) {
+      done(s.ok() ? Result<Done>(Done{}) : Result<Done>(s.error()));
+    };
     writer_->submit(std::move(job));
   }
 
@@ -304,7 +312,8 @@ class StoreImpl final : public Store {
           "(PARTITION BY name ORDER BY updated_ms DESC, value) AS rank FROM txt_values) "
           "WHERE (rank > 2 AND updated_ms < :cutoff) OR rank > :limit");
       if (!st) return st.error();
-      st->bind(":cutoff", (now_unix - policy.retention_seconds) * 1000).bind(":limit", static_cast<std::int64_t>(policy.limit));
+      st->bind(":cutoff", (now_unix - policy.retention_seconds) * 1000)
+          .bind(":limit", static_cast<std::int64_t>(policy.limit));
       int rc = 0;
       while ((rc = st->step()) == SQLITE_ROW) removed->emplace_back(st->text(0), st->text(1));
       if (rc != SQLITE_DONE) return make_error("db_error", st->error());
@@ -356,8 +365,9 @@ class StoreImpl final : public Store {
       auto tables = conn.query_int("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
       if (!tables) return tables.error();
       if (*tables > 0) {
-        return make_error("db_error", options_.path + " is not an acme-dnsd database; to take over an acme-dns "
-                                                      "database use `acme-dnsd import-acme-dns PATH`");
+        return make_error("db_error", options_.path +
+                                          " is not an acme-dnsd database; to take over an acme-dns "
+                                          "database use `acme-dnsd import-acme-dns PATH`");
       }
     }
     for (auto v = *version; v < static_cast<std::int64_t>(list.size()); ++v) {
@@ -372,7 +382,8 @@ class StoreImpl final : public Store {
 
   // Loads names and values; `stored_serial` receives meta.serial as read.
   static Status load_index(sqlite::Connection& conn, AnswerIndex& index, std::uint32_t& stored_serial) {
-    if (auto n = conn.query_int("SELECT count(*) FROM accounts"); n) index.reserve(static_cast<std::size_t>(*n));
+    if (auto n = conn.query_int("SELECT count(*) FROM accounts"); n)
+      index.reserve(static_cast<std::size_t>(*n));
     auto accounts = conn.prepare("SELECT subdomain FROM accounts");
     if (!accounts) return accounts.error();
     int rc = 0;
@@ -399,10 +410,12 @@ class StoreImpl final : public Store {
     auto r = std::make_unique<Reader>();
     r->db = std::move(conn.value());
     auto fa = r->db.prepare(
-        "SELECT username, subdomain, allowfrom, allowfrom_invalid, created_at, key_hash FROM accounts WHERE username = :username");
+        "SELECT username, subdomain, allowfrom, allowfrom_invalid, created_at, key_hash FROM accounts WHERE "
+        "username = :username");
     if (!fa) return fa.error();
     r->find_account = std::move(fa.value());
-    auto lt = r->db.prepare("SELECT value, updated_ms FROM txt_values WHERE name = :name ORDER BY updated_ms DESC, value");
+    auto lt = r->db.prepare(
+        "SELECT value, updated_ms FROM txt_values WHERE name = :name ORDER BY updated_ms DESC, value");
     if (!lt) return lt.error();
     r->list_txt = std::move(lt.value());
     return r;

@@ -27,8 +27,8 @@ struct StoreOptions {
 };
 
 struct AccountRecord {
-  std::string username;   // canonical lowercase UUID
-  std::string subdomain;  // lowercase UUID label
+  std::string username;                // canonical lowercase UUID
+  std::string subdomain;               // lowercase UUID label
   std::vector<std::string> allowfrom;  // CIDRs as written at registration
   bool allowfrom_invalid = false;      // imported with unreadable allowfrom: never "allow all"
   std::int64_t created_at = 0;
@@ -58,7 +58,7 @@ struct ImportReport {
   std::size_t accounts = 0;
   std::size_t values = 0;
   std::size_t skipped_empty_values = 0;
-  std::vector<std::string> flagged;  // accounts whose allowfrom could not be read
+  std::vector<std::string> flagged;   // accounts whose allowfrom could not be read
   std::vector<std::string> problems;  // rows that were not imported, with the reason
 };
 
@@ -89,8 +89,7 @@ class Store {
   virtual void add_txt(std::string name, std::string value, Completion<Done> done) = 0;
   // Result: whether the value was there.
   virtual void remove_txt(std::string name, std::string value, Completion<bool> done) = 0;
-  virtual void create_account(std::vector<std::string> allowfrom,
-                              Completion<Credentials> done) = 0;
+  virtual void create_account(std::vector<std::string> allowfrom, Completion<Credentials> done) = 0;
   virtual void set_allowfrom(std::string username, std::vector<std::string> allowfrom,
                              Completion<Done> done) = 0;
   virtual void rotate_key(std::string username, Completion<Credentials> done) = 0;
@@ -110,8 +109,8 @@ class Store {
 };
 
 // Validation shared by every entry point.
-bool is_valid_txt_value(std::string_view value);   // 43 chars of A-Za-z0-9-_
-bool is_valid_api_key(std::string_view key);       // 40 chars of A-Za-z0-9-_
+bool is_valid_txt_value(std::string_view value);  // 43 chars of A-Za-z0-9-_
+bool is_valid_api_key(std::string_view key);      // 40 chars of A-Za-z0-9-_
 // A lowercase relative owner name: labels of 1..63 [a-z0-9-_], at most 200 in all.
 bool is_valid_owner_name(std::string_view name);
 // Canonical lowercase form of a UUID in any case, or nullopt.

@@ -78,7 +78,6 @@ Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit)
 std::int64_t now_ms();
 
 // Import of an acme-dns database as a Job applied by the writer.
-Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index,
-                                              const std::string& path);
+Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index, const std::string& path);
 
 }  // namespace acmednsd::store_detail

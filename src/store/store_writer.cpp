@@ -64,7 +64,9 @@ Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit)
 Writer::Writer(WriterContext context, AnswerIndex& index)
     : ctx_(std::move(context)), index_(index), thread_([this] { loop(); }) {}
 
-Writer::~Writer() { stop(); }
+Writer::~Writer() {
+  stop();
+}
 
 void Writer::submit(Job job) {
   {

@@ -18,7 +18,9 @@ bool is_valid_txt_value(std::string_view value) {
   return value.size() == kTxtValueLength && all_base64url(value);
 }
 
-bool is_valid_api_key(std::string_view key) { return key.size() == 40 && all_base64url(key); }
+bool is_valid_api_key(std::string_view key) {
+  return key.size() == 40 && all_base64url(key);
+}
 
 bool is_valid_owner_name(std::string_view name) {
   if (name.empty() || name.size() > 200) return false;
@@ -42,8 +44,8 @@ std::optional<std::string> canonical_uuid(std::string_view text) {
   if (text.size() == 38 && text.front() == '{' && text.back() == '}') text = text.substr(1, 36);
   std::string out(text);
   if (out.size() == 32) {
-    out = out.substr(0, 8) + '-' + out.substr(8, 4) + '-' + out.substr(12, 4) + '-' +
-          out.substr(16, 4) + '-' + out.substr(20);
+    out = out.substr(0, 8) + '-' + out.substr(8, 4) + '-' + out.substr(12, 4) + '-' + out.substr(16, 4) +
+          '-' + out.substr(20);
   }
   if (out.size() != 36) return std::nullopt;
   for (std::size_t i = 0; i < out.size(); ++i) {

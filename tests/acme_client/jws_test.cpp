@@ -58,7 +58,10 @@ TEST_CASE("RFC 7638 section 3.1: the example RSA key's thumbprint") {
       {"kty", "RSA"},
       {"e", "AQAB"},
       {"n",
-       "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}};
+       "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_"
+       "BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_"
+       "FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-"
+       "bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"}};
   CHECK(jwk_thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
 }
 
@@ -81,8 +84,9 @@ TEST_CASE("key authorization and DNS-01 TXT value (RFC 8555 8.1, 8.4)") {
 
 TEST_CASE("HMAC-SHA256 RFC 4231 test case 2") {
   const std::string key = "Jefe";
-  const auto mac = hmac_sha256(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()),
-                               "what do ya want for nothing?");
+  const auto mac = hmac_sha256(
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()),
+      "what do ya want for nothing?");
   CHECK(hex_encode(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
@@ -118,13 +122,15 @@ TEST_CASE("JWS: ES256, ES384 and RS256 signatures verify; header carries jwk or 
     REQUIRE(with_jwk);
     CHECK(verify_jws(key->get(), *with_jwk));
     const auto header = nlohmann::json::parse(decode_text((*with_jwk)["protected"]));
-    CHECK(header["alg"] == (std::string(type) == "ec256" ? "ES256" : std::string(type) == "ec384" ? "ES384" : "RS256"));
+    CHECK(header["alg"] == (std::string(type) == "ec256"   ? "ES256"
+                            : std::string(type) == "ec384" ? "ES384"
+                                                           : "RS256"));
     CHECK(header["jwk"] == *jwk);
     CHECK(header["nonce"] == "nonce-1");
     CHECK_FALSE(header.contains("kid"));
 
-    auto post_as_get = sign_jws(key->get(), {"nonce-2", "https://ca.test/order/1", "https://ca.test/acct/7"},
-                                std::nullopt);
+    auto post_as_get =
+        sign_jws(key->get(), {"nonce-2", "https://ca.test/order/1", "https://ca.test/acct/7"}, std::nullopt);
     REQUIRE(post_as_get);
     CHECK((*post_as_get)["payload"] == "");
     CHECK(verify_jws(key->get(), *post_as_get));
@@ -156,12 +162,14 @@ TEST_CASE("CSR names every domain in subjectAltName and is self-signed") {
     CHECK(X509_REQ_verify(request.get(), key->get()) == 1);
     STACK_OF(X509_EXTENSION)* extensions = X509_REQ_get_extensions(request.get());
     REQUIRE(extensions != nullptr);
-    GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509V3_get_d2i(extensions, NID_subject_alt_name, nullptr, nullptr)));
+    GeneralNamesPtr names(
+        static_cast<GENERAL_NAMES*>(X509V3_get_d2i(extensions, NID_subject_alt_name, nullptr, nullptr)));
     sk_X509_EXTENSION_pop_free(extensions, X509_EXTENSION_free);
     REQUIRE(names);
     REQUIRE(sk_GENERAL_NAME_num(names.get()) == 3);
     const GENERAL_NAME* second = sk_GENERAL_NAME_value(names.get(), 1);
-    CHECK(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(second->d.dNSName))) == "*.example.test");
+    CHECK(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(second->d.dNSName))) ==
+          "*.example.test");
   }
 }
 
@@ -193,8 +201,9 @@ TEST_CASE("small parsers: URLs, Link headers, Retry-After, RFC 3339, directory, 
   CHECK_FALSE(parse_https_url("https://ca.test:x/"));
 
   HttpResponse response;
-  response.headers = {{"link", "<https://ca.test/cert/1/1>;rel=\"alternate\", <https://ca.test/dir>;rel=\"index\""},
-                      {"link", "<https://ca.test/cert/1/2>; rel=\"alternate\""}};
+  response.headers = {
+      {"link", "<https://ca.test/cert/1/1>;rel=\"alternate\", <https://ca.test/dir>;rel=\"index\""},
+      {"link", "<https://ca.test/cert/1/2>; rel=\"alternate\""}};
   CHECK(link_targets(response, "alternate") ==
         std::vector<std::string>{"https://ca.test/cert/1/1", "https://ca.test/cert/1/2"});
   CHECK(link_targets(response, "index") == std::vector<std::string>{"https://ca.test/dir"});

@@ -194,10 +194,9 @@ TEST_CASE("the manager's plan with an injected clock: missing, lifetime, ARI, ba
     CHECK(manager.plan(job, false).due <= now);
   }
   SECTION("a certificate for other names is due now") {
-    REQUIRE(write_file_atomically(entry.cert_path,
-                                  testing::make_test_certificate(key->get(), {"www.auth.example.test"}, kT0,
-                                                                 kT0 + 90 * kDay),
-                                  0600));
+    REQUIRE(write_file_atomically(
+        entry.cert_path,
+        testing::make_test_certificate(key->get(), {"www.auth.example.test"}, kT0, kT0 + 90 * kDay), 0600));
     CHECK(manager.plan(job, false).due == now);
   }
   SECTION("the CA's ARI window for this very certificate wins") {

@@ -22,18 +22,18 @@ inline std::string make_test_certificate(EVP_PKEY* key, const std::vector<std::s
   ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(not_after));
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("Test Issuer"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Test Issuer"),
+                             -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
   X509V3_CTX context;
   X509V3_set_ctx_nodb(&context);
   X509V3_set_ctx(&context, cert.get(), cert.get(), nullptr, nullptr, 0);
   std::string san;
   for (const auto& d : dns_names) san += (san.empty() ? "DNS:" : ",DNS:") + d;
-  for (const auto& [nid, value] : std::vector<std::pair<int, std::string>>{
-           {NID_subject_alt_name, san},
-           {NID_subject_key_identifier, "hash"},
-           {NID_authority_key_identifier, "keyid:always"}}) {
+  for (const auto& [nid, value] :
+       std::vector<std::pair<int, std::string>>{{NID_subject_alt_name, san},
+                                                {NID_subject_key_identifier, "hash"},
+                                                {NID_authority_key_identifier, "keyid:always"}}) {
     X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value.c_str());
     X509_add_ext(cert.get(), extension, -1);
     X509_EXTENSION_free(extension);

@@ -116,10 +116,10 @@ struct Reply {
   [[nodiscard]] bool dropped() const { return bytes.empty(); }
   [[nodiscard]] ldns_pkt_rcode rcode() const { return ldns_pkt_get_rcode(pkt.get()); }
   [[nodiscard]] std::size_t answers() const { return ldns_rr_list_rr_count(ldns_pkt_answer(pkt.get())); }
-  [[nodiscard]] std::size_t authority() const {
-    return ldns_rr_list_rr_count(ldns_pkt_authority(pkt.get()));
+  [[nodiscard]] std::size_t authority() const { return ldns_rr_list_rr_count(ldns_pkt_authority(pkt.get())); }
+  [[nodiscard]] ldns_rr* answer(std::size_t i) const {
+    return ldns_rr_list_rr(ldns_pkt_answer(pkt.get()), i);
   }
-  [[nodiscard]] ldns_rr* answer(std::size_t i) const { return ldns_rr_list_rr(ldns_pkt_answer(pkt.get()), i); }
   [[nodiscard]] ldns_rr* auth(std::size_t i) const {
     return ldns_rr_list_rr(ldns_pkt_authority(pkt.get()), i);
   }

@@ -142,9 +142,15 @@ TEST_CASE("random corruption never crashes nor overflows the client's size", "[d
     const int edits = 1 + static_cast<int>(rng() % 4);
     for (int e = 0; e < edits; ++e) {
       switch (rng() % 3) {
-        case 0: q[rng() % q.size()] = static_cast<std::uint8_t>(rng()); break;
-        case 1: if (q.size() > 1) q.resize(rng() % q.size()); break;
-        default: q.push_back(static_cast<std::uint8_t>(rng())); break;
+        case 0:
+          q[rng() % q.size()] = static_cast<std::uint8_t>(rng());
+          break;
+        case 1:
+          if (q.size() > 1) q.resize(rng() % q.size());
+          break;
+        default:
+          q.push_back(static_cast<std::uint8_t>(rng()));
+          break;
       }
       if (q.empty()) q.push_back(0);
     }

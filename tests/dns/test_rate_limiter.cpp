@@ -43,8 +43,8 @@ TEST_CASE("RRL: budget per prefix and second, then slip/drop", "[dns][rrl]") {
   CHECK(check(l, "192.0.2.200", 100) == Verdict::drop);  // same /24, over budget
   CHECK(check(l, "192.0.2.1", 100) == Verdict::slip);    // every 2nd limited one slips
   CHECK(check(l, "192.0.2.1", 100) == Verdict::drop);
-  CHECK(check(l, "198.51.100.1", 100) == Verdict::send);  // another prefix is unaffected
-  CHECK(check(l, "192.0.2.1", 101) == Verdict::send);     // a new second, a new budget
+  CHECK(check(l, "198.51.100.1", 100) == Verdict::send);      // another prefix is unaffected
+  CHECK(check(l, "192.0.2.1", 101) == Verdict::send);         // a new second, a new budget
   CHECK(check(l, "::ffff:192.0.2.9", 101) == Verdict::send);  // mapped = same IPv4 prefix
 
   ResponseRateLimiter v6(1, 0, 24, 56);

@@ -14,7 +14,9 @@ using namespace acmednsd::dns::test;
 
 namespace {
 
-std::string sub_name(const char* sub) { return std::string(sub) + "." + kZone; }
+std::string sub_name(const char* sub) {
+  return std::string(sub) + "." + kZone;
+}
 
 std::set<std::string> answer_texts(const Reply& r) {
   std::set<std::string> out;
@@ -61,7 +63,7 @@ TEST_CASE("negative answers: NODATA vs NXDOMAIN with the SOA", "[dns][responder]
     ldns_pkt_rcode rcode;
   };
   const std::vector<Case> cases = {
-      {sub_name(kSub), LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR},         // other type
+      {sub_name(kSub), LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR},  // other type
       {sub_name(kSub), LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR},
       {sub_name(kEmptySub), LDNS_RR_TYPE_TXT, LDNS_RCODE_NOERROR},  // registered, no value
       {"x." + sub_name(kSub), LDNS_RR_TYPE_TXT, LDNS_RCODE_NXDOMAIN},
@@ -82,14 +84,14 @@ TEST_CASE("apex records come from nsname, nsadmin and the static records", "[dns
   Fixture f;
   const Reply soa = f.ask(kZone, LDNS_RR_TYPE_SOA);
   REQUIRE(soa.answers() == 1);
-  CHECK(rr_text(soa.answer(0)) == "auth.example.test.\t5\tIN\tSOA\tns1.auth.example.test. "
-                                  "admin.auth.example.test. " +
-                                      std::to_string(f.index.serial()) + " 28800 7200 604800 5");
+  CHECK(rr_text(soa.answer(0)) ==
+        "auth.example.test.\t5\tIN\tSOA\tns1.auth.example.test. "
+        "admin.auth.example.test. " +
+            std::to_string(f.index.serial()) + " 28800 7200 604800 5");
 
   const Reply ns = f.ask(kZone, LDNS_RR_TYPE_NS);
-  CHECK(answer_texts(ns) == std::set<std::string>{
-                                "auth.example.test.\t3600\tIN\tNS\tns1.auth.example.test.",
-                                "auth.example.test.\t3600\tIN\tNS\tns2.Other.test."});
+  CHECK(answer_texts(ns) == std::set<std::string>{"auth.example.test.\t3600\tIN\tNS\tns1.auth.example.test.",
+                                                  "auth.example.test.\t3600\tIN\tNS\tns2.Other.test."});
 
   struct Case {
     std::uint16_t type;
@@ -127,8 +129,8 @@ TEST_CASE("SOA serial follows the answer index", "[dns][responder]") {
 
 TEST_CASE("names outside the zone are REFUSED without AA", "[dns][responder]") {
   Fixture f;
-  for (const char* name : {"example.com", "example.test", "test", "xauth.example.test",
-                           "auth.example.test.evil", ""}) {
+  for (const char* name :
+       {"example.com", "example.test", "test", "xauth.example.test", "auth.example.test.evil", ""}) {
     INFO(name);
     const Reply r = f.ask(name, LDNS_RR_TYPE_TXT);
     REQUIRE_FALSE(r.dropped());
@@ -159,9 +161,9 @@ TEST_CASE("static wildcards, empty non-terminals and CNAMEs", "[dns][responder]"
 
   CHECK(f.ask("_acme-challenge.www.auth.example.test", LDNS_RR_TYPE_CNAME).answers() == 1);
   const Reply alias = f.ask("alias.auth.example.test", LDNS_RR_TYPE_A);
-  CHECK(answer_texts(alias) == std::set<std::string>{
-                                   "alias.auth.example.test.\t3600\tIN\tCNAME\tdeep.ent.auth.example.test.",
-                                   "deep.ent.auth.example.test.\t3600\tIN\tA\t192.0.2.5"});
+  CHECK(answer_texts(alias) ==
+        std::set<std::string>{"alias.auth.example.test.\t3600\tIN\tCNAME\tdeep.ent.auth.example.test.",
+                              "deep.ent.auth.example.test.\t3600\tIN\tA\t192.0.2.5"});
   const Reply out = f.ask("out.auth.example.test", LDNS_RR_TYPE_TXT);
   CHECK(out.rcode() == LDNS_RCODE_NOERROR);
   CHECK(out.answers() == 1);  // target outside: the resolver follows it
@@ -211,7 +213,7 @@ TEST_CASE("EDNS(0): OPT echoed with our size, BADVERS for version 1", "[dns][res
   REQUIRE_FALSE(bad.dropped());
   CHECK(ldns_pkt_edns(bad.pkt.get()));
   CHECK(ldns_pkt_edns_extended_rcode(bad.pkt.get()) == 1);  // 16 >> 4
-  CHECK((bad.bytes[3] & 0x0F) == 0);                         // BADVERS = 16: low bits 0
+  CHECK((bad.bytes[3] & 0x0F) == 0);                        // BADVERS = 16: low bits 0
   CHECK(bad.answers() == 0);
 }
 

@@ -13,8 +13,7 @@ TEST_CASE("the fixture zone and acme-dns's example records are accepted", "[dns]
   Config config;
   config.general = fixture_config();
   CHECK(check_zone_config(config).ok());
-  config.general.records = {"auth.example.org. A 198.51.100.1",
-                            "auth.example.org. NS auth.example.org."};
+  config.general.records = {"auth.example.org. A 198.51.100.1", "auth.example.org. NS auth.example.org."};
   config.general.domain = "auth.example.org";
   config.general.nsname = "auth.example.org";
   config.general.nsadmin = "admin.example.org";
@@ -27,12 +26,9 @@ TEST_CASE("bad static records are rejected with a message naming them", "[dns][z
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {"www.example.com. A 192.0.2.1", "outside the zone"},
-      {"auth.example.test. A 300.1.1.1", "records[0]"},
-      {"auth.example.test. BOGUS 1", "records[0]"},
-      {"auth.example.test. SOA a. b. 1 2 3 4 5", "SOA"},
-      {"auth.example.test. CNAME elsewhere.test.", "apex"},
-      {"a*.auth.example.test. A 192.0.2.1", "'*'"},
+      {"www.example.com. A 192.0.2.1", "outside the zone"}, {"auth.example.test. A 300.1.1.1", "records[0]"},
+      {"auth.example.test. BOGUS 1", "records[0]"},         {"auth.example.test. SOA a. b. 1 2 3 4 5", "SOA"},
+      {"auth.example.test. CNAME elsewhere.test.", "apex"}, {"a*.auth.example.test. A 192.0.2.1", "'*'"},
   };
   for (const auto& c : cases) {
     INFO(c.record);

@@ -66,7 +66,9 @@ class Fixture {
     return *created;
   }
 
-  static HeaderList api_headers(const Credentials& c) { return {{"X-Api-User", c.username}, {"X-Api-Key", c.password}}; }
+  static HeaderList api_headers(const Credentials& c) {
+    return {{"X-Api-User", c.username}, {"X-Api-Key", c.password}};
+  }
   static std::string update_body(const std::string& subdomain, const std::string& txt) {
     return R"({"subdomain": ")" + subdomain + R"(", "txt": ")" + txt + R"("})";
   }
@@ -94,7 +96,9 @@ void check_error(const ApiResponse& r, unsigned status, const std::string& code)
 
 std::vector<std::string> live_values(Store& store, const std::string& name) {
   struct Sink {
-    static void add(void* ctx, std::string_view v) { static_cast<std::vector<std::string>*>(ctx)->emplace_back(v); }
+    static void add(void* ctx, std::string_view v) {
+      static_cast<std::vector<std::string>*>(ctx)->emplace_back(v);
+    }
   };
   std::vector<std::string> out;
   store.index().visit(name, static_cast<std::int64_t>(std::time(nullptr)), &Sink::add, &out);
@@ -118,7 +122,8 @@ TEST_CASE("register: 201 with the acme-dns body, key order and no spaces", "[reg
     REQUIRE(std::regex_match(r.body, m, shape));
     CHECK(m[2] == m[3]);
   }
-  const auto r = f.call("POST", "/register", R"({"AllowFrom": ["192.168.1.0/24", "[fd00::]/8", "10.1.2.3/8"]})");
+  const auto r =
+      f.call("POST", "/register", R"({"AllowFrom": ["192.168.1.0/24", "[fd00::]/8", "10.1.2.3/8"]})");
   REQUIRE(r.status == 201);
   CHECK(r.body.find(R"(,"allowfrom":["192.168.1.0/24","fd00::/8","10.1.2.3/8"]})") != std::string::npos);
 }
@@ -129,7 +134,8 @@ TEST_CASE("register: every rejection keeps the acme-dns error form", "[register]
   check_error(f.call("POST", "/register", "allowfrom=10.0.0.0/8"), 400, "malformed_json_payload");
   check_error(f.call("POST", "/register", R"({"allowfrom": "10.0.0.0/8"})"), 400, "malformed_json_payload");
   check_error(f.call("POST", "/register", R"({"allowfrom": ["10.0.0.1"]})"), 400, "invalid_allowfrom_cidr");
-  check_error(f.call("POST", "/register", R"({"allowfrom": ["10.0.0.0/33"]})"), 400, "invalid_allowfrom_cidr");
+  check_error(f.call("POST", "/register", R"({"allowfrom": ["10.0.0.0/33"]})"), 400,
+              "invalid_allowfrom_cidr");
   CHECK(*f.store().account_count() == 0);
 }
 
@@ -167,7 +173,8 @@ TEST_CASE("register: disabled, token and source policies", "[register]") {
 TEST_CASE("update: success echoes the value, the index serves it", "[update]") {
   Fixture f;
   const auto a = f.make_account();
-  const auto r = f.call("POST", "/update", Fixture::update_body(a.subdomain, kValue1), Fixture::api_headers(a));
+  const auto r =
+      f.call("POST", "/update", Fixture::update_body(a.subdomain, kValue1), Fixture::api_headers(a));
   CHECK(r.status == 200);
   CHECK(r.body == std::string("{\"txt\": \"") + kValue1 + "\"}");
   CHECK(content_type(r) == "application/json");
@@ -188,27 +195,35 @@ TEST_CASE("update: checks run in the acme-dns order", "[update]") {
   const std::string good = Fixture::update_body(a.subdomain, kValue1);
   const char* lan = "192.168.1.9";
   // 1. not a UUID; 2. key format; 3. unknown user; 4. wrong key
-  check_error(f.call("POST", "/update", good, {{"X-Api-User", "nope"}, {"X-Api-Key", a.password}}, lan), 401, "forbidden");
-  check_error(f.call("POST", "/update", good, {{"X-Api-User", a.username}, {"X-Api-Key", "short"}}, lan), 401, "forbidden");
-  check_error(f.call("POST", "/update", good, {{"X-Api-User", "0d6f3c52-3a1b-4c3d-9e5f-1a2b3c4d5e6f"}, {"X-Api-Key", a.password}}, lan),
-              401, "forbidden");
+  check_error(f.call("POST", "/update", good, {{"X-Api-User", "nope"}, {"X-Api-Key", a.password}}, lan), 401,
+              "forbidden");
+  check_error(f.call("POST", "/update", good, {{"X-Api-User", a.username}, {"X-Api-Key", "short"}}, lan), 401,
+              "forbidden");
+  check_error(
+      f.call("POST", "/update", good,
+             {{"X-Api-User", "0d6f3c52-3a1b-4c3d-9e5f-1a2b3c4d5e6f"}, {"X-Api-Key", a.password}}, lan),
+      401, "forbidden");
   std::string wrong = a.password;
   wrong[0] = wrong[0] == 'A' ? 'B' : 'A';
-  check_error(f.call("POST", "/update", good, {{"X-Api-User", a.username}, {"X-Api-Key", wrong}}, lan), 401, "forbidden");
+  check_error(f.call("POST", "/update", good, {{"X-Api-User", a.username}, {"X-Api-Key", wrong}}, lan), 401,
+              "forbidden");
   check_error(f.call("POST", "/update", good, {}, lan), 401, "forbidden");
   // 5. allowfrom: outside, IPv4-mapped inside
   check_error(f.call("POST", "/update", good, Fixture::api_headers(a), "127.0.0.1"), 401, "forbidden");
   CHECK(f.call("POST", "/update", good, Fixture::api_headers(a), "::ffff:192.168.1.9").status == 200);
   // 6. subdomain of another account, or a body that does not parse: forbidden
-  check_error(f.call("POST", "/update", Fixture::update_body(open.subdomain, kValue1), Fixture::api_headers(a), lan),
-              401, "forbidden");
+  check_error(
+      f.call("POST", "/update", Fixture::update_body(open.subdomain, kValue1), Fixture::api_headers(a), lan),
+      401, "forbidden");
   check_error(f.call("POST", "/update", "subdomain=x", Fixture::api_headers(a), lan), 401, "forbidden");
   // 7. txt format (after a bad allowfrom the txt is never looked at)
-  check_error(f.call("POST", "/update", Fixture::update_body(a.subdomain, "short"), Fixture::api_headers(a), lan),
-              400, "bad_txt");
-  check_error(f.call("POST", "/update", Fixture::update_body(a.subdomain, "short"), Fixture::api_headers(a)), 401,
-              "forbidden");
-  check_error(f.call("POST", "/update", Fixture::update_body(a.subdomain, std::string(43, '+')), Fixture::api_headers(a), lan),
+  check_error(
+      f.call("POST", "/update", Fixture::update_body(a.subdomain, "short"), Fixture::api_headers(a), lan),
+      400, "bad_txt");
+  check_error(f.call("POST", "/update", Fixture::update_body(a.subdomain, "short"), Fixture::api_headers(a)),
+              401, "forbidden");
+  check_error(f.call("POST", "/update", Fixture::update_body(a.subdomain, std::string(43, '+')),
+                     Fixture::api_headers(a), lan),
               400, "bad_txt");
 }
 
@@ -216,9 +231,11 @@ TEST_CASE("DELETE /update removes one value", "[update]") {
   Fixture f;
   const auto a = f.make_account();
   for (const char* v : {kValue1, kValue2}) {
-    REQUIRE(f.call("POST", "/update", Fixture::update_body(a.subdomain, v), Fixture::api_headers(a)).status == 200);
+    REQUIRE(f.call("POST", "/update", Fixture::update_body(a.subdomain, v), Fixture::api_headers(a)).status ==
+            200);
   }
-  const auto r = f.call("DELETE", "/update", Fixture::update_body(a.subdomain, kValue1), Fixture::api_headers(a));
+  const auto r =
+      f.call("DELETE", "/update", Fixture::update_body(a.subdomain, kValue1), Fixture::api_headers(a));
   CHECK(r.status == 200);
   CHECK(r.body == std::string("{\"txt\": \"") + kValue1 + "\"}");
   CHECK(live_values(f.store(), a.subdomain) == std::vector<std::string>{kValue2});
@@ -248,16 +265,20 @@ TEST_CASE("httpreq /present and /cleanup in default and RAW mode", "[httpreq]") 
   Fixture f;
   const auto a = f.make_account();
   const std::string basic = "Basic " + base64_encode(a.username + ":" + a.password);
-  auto r = f.call("POST", "/present", R"({"fqdn": "_acme-challenge.example.com.", "value": ")" + std::string(kValue1) + "\"}",
+  auto r = f.call("POST", "/present",
+                  R"({"fqdn": "_acme-challenge.example.com.", "value": ")" + std::string(kValue1) + "\"}",
                   {{"Authorization", basic}});
   CHECK(r.status == 200);
   CHECK(r.body == std::string("{\"txt\": \"") + kValue1 + "\"}");
-  r = f.call("POST", "/present", R"({"domain": "example.com", "token": "t", "keyAuth": "abc"})", {{"Authorization", basic}});
+  r = f.call("POST", "/present", R"({"domain": "example.com", "token": "t", "keyAuth": "abc"})",
+             {{"Authorization", basic}});
   CHECK(r.body == "{\"txt\": \"ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0\"}");
   CHECK(live_values(f.store(), a.subdomain).size() == 2);
-  r = f.call("POST", "/cleanup", R"({"domain": "example.com", "token": "t", "keyAuth": "abc"})", {{"Authorization", basic}});
+  r = f.call("POST", "/cleanup", R"({"domain": "example.com", "token": "t", "keyAuth": "abc"})",
+             {{"Authorization", basic}});
   CHECK(r.status == 200);
-  r = f.call("POST", "/cleanup", R"({"fqdn": "_acme-challenge.example.com.", "value": ")" + std::string(kValue1) + "\"}",
+  r = f.call("POST", "/cleanup",
+             R"({"fqdn": "_acme-challenge.example.com.", "value": ")" + std::string(kValue1) + "\"}",
              {{"Authorization", basic}});
   CHECK(r.status == 200);
   CHECK(live_values(f.store(), a.subdomain).empty());
@@ -274,18 +295,22 @@ TEST_CASE("account endpoints: GET, PATCH, rotate-key, DELETE", "[account]") {
   Fixture f;
   const auto a = f.make_account({"10.0.0.0/8"});
   const char* inside = "10.2.3.4";
-  REQUIRE(f.call("POST", "/update", Fixture::update_body(a.subdomain, kValue1), Fixture::api_headers(a), inside).status == 200);
+  REQUIRE(
+      f.call("POST", "/update", Fixture::update_body(a.subdomain, kValue1), Fixture::api_headers(a), inside)
+          .status == 200);
   auto r = f.call("GET", "/account", "", Fixture::api_headers(a), inside);
   REQUIRE(r.status == 200);
   const std::string prefix = "{\"username\":\"" + a.username + "\",\"subdomain\":\"" + a.subdomain +
-                             "\",\"fulldomain\":\"" + a.subdomain + ".auth.example.test\",\"allowfrom\":[\"10.0.0.0/8\"]," +
+                             "\",\"fulldomain\":\"" + a.subdomain +
+                             ".auth.example.test\",\"allowfrom\":[\"10.0.0.0/8\"]," +
                              "\"txt\":[{\"value\":\"" + kValue1 + "\",\"age_seconds\":";
   CHECK(r.body.substr(0, prefix.size()) == prefix);
   CHECK(r.body.find(a.password) == std::string::npos);
 
   check_error(f.call("PATCH", "/account", R"({"allowfrom": ["nope"]})", Fixture::api_headers(a), inside), 400,
               "invalid_allowfrom_cidr");
-  check_error(f.call("PATCH", "/account", R"({})", Fixture::api_headers(a), inside), 400, "malformed_json_payload");
+  check_error(f.call("PATCH", "/account", R"({})", Fixture::api_headers(a), inside), 400,
+              "malformed_json_payload");
   r = f.call("PATCH", "/account", R"({"allowfrom": ["127.0.0.0/8"]})", Fixture::api_headers(a), inside);
   CHECK(r.status == 200);
   CHECK(r.body.find(R"("allowfrom":["127.0.0.0/8"])") != std::string::npos);
@@ -316,24 +341,28 @@ TEST_CASE("auth failures per minute: 429 once the budget is spent", "[ratelimit]
   const auto a = f.make_account();
   HeaderList bad = {{"X-Api-User", a.username}, {"X-Api-Key", std::string(40, 'x')}};
   for (int i = 0; i < 3; ++i) check_error(f.call("POST", "/update", "{}", bad), 401, "forbidden");
-  const auto r = f.call("POST", "/update", Fixture::update_body(a.subdomain, kValue1), Fixture::api_headers(a));
+  const auto r =
+      f.call("POST", "/update", Fixture::update_body(a.subdomain, kValue1), Fixture::api_headers(a));
   check_error(r, 429, "too_many_requests");
   CHECK(r.header("Retry-After") != nullptr);
   // Another source is not affected.
-  CHECK(f.call("POST", "/update", Fixture::update_body(a.subdomain, kValue1), Fixture::api_headers(a), "127.0.0.2").status ==
-        200);
+  CHECK(f.call("POST", "/update", Fixture::update_body(a.subdomain, kValue1), Fixture::api_headers(a),
+               "127.0.0.2")
+            .status == 200);
 }
 
 TEST_CASE("CORS: preflight grants the X-Api headers, simple requests get the origin", "[cors]") {
   Fixture f([](Config& c) { c.api.corsorigins = {"https://ui.example.test"}; });
   auto r = f.call("OPTIONS", "/update", "",
-                  {{"Origin", "https://ui.example.test"}, {"Access-Control-Request-Method", "POST"},
+                  {{"Origin", "https://ui.example.test"},
+                   {"Access-Control-Request-Method", "POST"},
                    {"Access-Control-Request-Headers", "x-api-user, x-api-key, content-type"}});
   CHECK(r.status == 204);
   CHECK(*r.header("Access-Control-Allow-Origin") == "https://ui.example.test");
   CHECK(*r.header("Access-Control-Allow-Methods") == "POST, DELETE");
   CHECK(r.header("Access-Control-Allow-Headers")->find("X-Api-Key") != std::string::npos);
-  r = f.call("OPTIONS", "/update", "", {{"Origin", "https://evil.test"}, {"Access-Control-Request-Method", "POST"}});
+  r = f.call("OPTIONS", "/update", "",
+             {{"Origin", "https://evil.test"}, {"Access-Control-Request-Method", "POST"}});
   CHECK(r.header("Access-Control-Allow-Origin") == nullptr);
   r = f.call("GET", "/health", "", {{"Origin", "https://ui.example.test"}});
   CHECK(*r.header("Access-Control-Allow-Origin") == "https://ui.example.test");
@@ -354,8 +383,10 @@ TEST_CASE("ready and metrics", "[ops]") {
   const auto m = f.call("GET", "/metrics");
   CHECK(m.status == 200);
   CHECK(m.header("Content-Type")->find("text/plain") == 0);
-  CHECK(m.body.find("acmednsd_http_requests_total{route=\"update\",status=\"200\"} 1\n") != std::string::npos);
-  CHECK(m.body.find("acmednsd_http_requests_total{route=\"update\",status=\"401\"} 1\n") != std::string::npos);
+  CHECK(m.body.find("acmednsd_http_requests_total{route=\"update\",status=\"200\"} 1\n") !=
+        std::string::npos);
+  CHECK(m.body.find("acmednsd_http_requests_total{route=\"update\",status=\"401\"} 1\n") !=
+        std::string::npos);
   CHECK(m.body.find("acmednsd_http_auth_failures_total{reason=\"bad_user\"} 1\n") != std::string::npos);
   CHECK(m.body.find("acmednsd_txt_updates_total{op=\"add\"} 1\n") != std::string::npos);
   CHECK(m.body.find("acmednsd_accounts 1\n") != std::string::npos);

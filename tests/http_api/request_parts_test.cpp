@@ -10,7 +10,9 @@ using namespace acmednsd;
 using namespace acmednsd::http_api;
 
 namespace {
-IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+IpAddress ip(const char* text) {
+  return *IpAddress::parse(text);
+}
 }  // namespace
 
 TEST_CASE("allowfrom bodies accepted by /register", "[body]") {
@@ -178,7 +180,7 @@ TEST_CASE("rate limiter refills per minute and bounds its memory", "[ratelimit]"
   CHECK_FALSE(limiter.take(a, t0));
   CHECK(limiter.retry_after_seconds(a, t0) == 20);
   CHECK_FALSE(limiter.exhausted(a, t0 + 20s));  // one token back after 60/3 s
-  CHECK(limiter.take(ip("192.0.2.2"), t0));      // sources are independent
+  CHECK(limiter.take(ip("192.0.2.2"), t0));     // sources are independent
   for (int i = 0; i < 100; ++i) {
     IpAddress other = ip("198.51.100.0");
     other.bytes[3] = static_cast<std::uint8_t>(i);

@@ -23,9 +23,12 @@ struct Visit {
 
 Visit visit(const AnswerIndex& index, std::string_view name, std::int64_t now) {
   Visit v;
-  v.kind = index.visit(name, now, [](void* ctx, std::string_view value) {
-    static_cast<std::vector<std::string>*>(ctx)->emplace_back(value);
-  }, &v.values);
+  v.kind = index.visit(
+      name, now,
+      [](void* ctx, std::string_view value) {
+        static_cast<std::vector<std::string>*>(ctx)->emplace_back(value);
+      },
+      &v.values);
   return v;
 }
 

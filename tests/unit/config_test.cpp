@@ -59,7 +59,9 @@ TEST_CASE("an unmodified acme-dns config.cfg loads with the same meaning") {
 }
 
 TEST_CASE("listen takes a string or an array, IPv4 and IPv6") {
-  auto c = parse_config(std::string(kMinimal) + "listen = [\"127.0.0.1:5353\", \"[::1]:5354\", \":53\"]\nprotocol = \"udp6\"\n", "t");
+  auto c = parse_config(
+      std::string(kMinimal) + "listen = [\"127.0.0.1:5353\", \"[::1]:5354\", \":53\"]\nprotocol = \"udp6\"\n",
+      "t");
   REQUIRE(c.ok());
   REQUIRE(c->general.listen.size() == 3);
   CHECK(c->general.listen[1].host == "::1");

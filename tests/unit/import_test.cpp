@@ -29,13 +29,18 @@ struct AcmeDnsDb {
     REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
     exec("CREATE TABLE IF NOT EXISTS acmedns(Name TEXT, Value TEXT)");
     if (legacy) {
-      exec("CREATE TABLE IF NOT EXISTS records(Username TEXT UNIQUE NOT NULL PRIMARY KEY, "
-           "Password TEXT UNIQUE NOT NULL, Subdomain TEXT UNIQUE NOT NULL, Value TEXT, LastActive INT, AllowFrom TEXT)");
+      exec(
+          "CREATE TABLE IF NOT EXISTS records(Username TEXT UNIQUE NOT NULL PRIMARY KEY, "
+          "Password TEXT UNIQUE NOT NULL, Subdomain TEXT UNIQUE NOT NULL, Value TEXT, LastActive INT, "
+          "AllowFrom TEXT)");
       exec("INSERT INTO acmedns(Name, Value) VALUES('db_version', '0')");
     } else {
-      exec("CREATE TABLE IF NOT EXISTS records(Username TEXT UNIQUE NOT NULL PRIMARY KEY, "
-           "Password TEXT UNIQUE NOT NULL, Subdomain TEXT UNIQUE NOT NULL, AllowFrom TEXT)");
-      exec("CREATE TABLE IF NOT EXISTS txt(Subdomain TEXT NOT NULL, Value TEXT NOT NULL DEFAULT '', LastUpdate INT)");
+      exec(
+          "CREATE TABLE IF NOT EXISTS records(Username TEXT UNIQUE NOT NULL PRIMARY KEY, "
+          "Password TEXT UNIQUE NOT NULL, Subdomain TEXT UNIQUE NOT NULL, AllowFrom TEXT)");
+      exec(
+          "CREATE TABLE IF NOT EXISTS txt(Subdomain TEXT NOT NULL, Value TEXT NOT NULL DEFAULT '', "
+          "LastUpdate INT)");
       exec("INSERT INTO acmedns(Name, Value) VALUES('db_version', '1')");
     }
   }
@@ -48,7 +53,8 @@ struct AcmeDnsDb {
   // As acme-dns's Register: password hash bound as []byte (a BLOB), two empty TXT rows.
   void add(const std::string& user, const std::string& hash, const std::string& sub, const char* allowfrom) {
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db, "INSERT INTO records(Username, Password, Subdomain, AllowFrom) VALUES(?, ?, ?, ?)", -1, &st, nullptr);
+    sqlite3_prepare_v2(db, "INSERT INTO records(Username, Password, Subdomain, AllowFrom) VALUES(?, ?, ?, ?)",
+                       -1, &st, nullptr);
     sqlite3_bind_text(st, 1, user.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_blob(st, 2, hash.data(), static_cast<int>(hash.size()), SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, sub.c_str(), -1, SQLITE_TRANSIENT);
@@ -100,9 +106,10 @@ TEST_CASE("import an acme-dns database: accounts, values, bcrypt keys upgraded o
 
   // Values are served; the second account exists (NODATA) but is flagged, never open.
   std::vector<std::string> values;
-  store->index().visit(sub1, 1700000001, [](void* c, std::string_view v) {
-    static_cast<std::vector<std::string>*>(c)->emplace_back(v);
-  }, &values);
+  store->index().visit(
+      sub1, 1700000001,
+      [](void* c, std::string_view v) { static_cast<std::vector<std::string>*>(c)->emplace_back(v); },
+      &values);
   CHECK(values == std::vector<std::string>{txt(1)});
   auto flagged = store->find_account(user2);
   REQUIRE(flagged->has_value());
@@ -170,7 +177,8 @@ TEST_CASE("bad import files are refused and change nothing") {
     {
       AcmeDnsDb src(dir.file("bad.db"));
       src.exec("INSERT INTO records VALUES('not-a-uuid', 'x', 'sub', '[]')");
-      src.exec("INSERT INTO records VALUES('3f0a8c6e-1d2b-4c3a-8e9f-0a1b2c3d4e5f', 'plaintext', 'sub2', '[]')");
+      src.exec(
+          "INSERT INTO records VALUES('3f0a8c6e-1d2b-4c3a-8e9f-0a1b2c3d4e5f', 'plaintext', 'sub2', '[]')");
       src.exec("INSERT INTO txt VALUES('sub9', '" + txt(1) + "', 1)");
     }
     auto r = store->import_acme_dns(dir.file("bad.db"));

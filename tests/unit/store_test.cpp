@@ -26,9 +26,9 @@ std::unique_ptr<Store> open_store(const std::string& path, RetentionPolicy polic
 
 std::vector<std::string> served(const Store& store, const std::string& name) {
   std::vector<std::string> out;
-  store.index().visit(name, std::time(nullptr), [](void* c, std::string_view v) {
-    static_cast<std::vector<std::string>*>(c)->emplace_back(v);
-  }, &out);
+  store.index().visit(
+      name, std::time(nullptr),
+      [](void* c, std::string_view v) { static_cast<std::vector<std::string>*>(c)->emplace_back(v); }, &out);
   return out;
 }
 
@@ -153,18 +153,21 @@ TEST_CASE("remove_txt, rotate_key, set_allowfrom and delete_account") {
   CHECK(store->authenticate(creds->username, fresh->password)->outcome == AuthOutcome::ok);
 
   std::promise<Result<Done>> patched;
-  store->set_allowfrom(creds->username, {"fd00::/8"}, [&](Result<Done> r) { patched.set_value(std::move(r)); });
+  store->set_allowfrom(creds->username, {"fd00::/8"},
+                       [&](Result<Done> r) { patched.set_value(std::move(r)); });
   REQUIRE(patched.get_future().get().ok());
   CHECK((*store->find_account(creds->username))->allowfrom == std::vector<std::string>{"fd00::/8"});
 
   std::promise<Result<Done>> bad_patch;
-  store->set_allowfrom(creds->username, {"fd00::"}, [&](Result<Done> r) { bad_patch.set_value(std::move(r)); });
+  store->set_allowfrom(creds->username, {"fd00::"},
+                       [&](Result<Done> r) { bad_patch.set_value(std::move(r)); });
   auto bp = bad_patch.get_future().get();
   REQUIRE_FALSE(bp.ok());
   CHECK(bp.error().code == "invalid_allowfrom_cidr");
 
   CHECK(*store->delete_account_sync(creds->username) == true);
-  CHECK(store->index().visit(creds->subdomain, 0, [](void*, std::string_view) {}, nullptr) == NameKind::absent);
+  CHECK(store->index().visit(
+            creds->subdomain, 0, [](void*, std::string_view) {}, nullptr) == NameKind::absent);
   CHECK(!store->find_account(creds->username)->has_value());
   CHECK(store->list_txt(creds->subdomain)->empty());
   CHECK(*store->delete_account_sync(creds->username) == false);
