@@ -72,7 +72,7 @@ std::string rdf_text(const ldns_rdf* rdf) {
   char* text = ldns_rdf2str(rdf);
   if (text == nullptr) return {};
   std::string out(text);
-  free(text);  // NOLINT(cppcoreguidelines-no-malloc): ldns allocates with malloc
+  free(text);  // NOLINT(cppcoreguidelines-no-malloc,cppcoreguidelines-owning-memory): ldns mallocs
   return out;
 }
 
@@ -238,8 +238,8 @@ class Doctor {
         auto direct = make_resolver(address, options_.ns_port);
         if (!direct) continue;
         const Answer soa = ask(direct->get(), zone_, LDNS_RR_TYPE_SOA, false);
-        const std::string where =
-            "NS " + host + " (" + address + " port " + std::to_string(options_.ns_port) + ")";
+        std::string where = "NS " + host;
+        where += " (" + address + " port " + std::to_string(options_.ns_port) + ")";
         if (!soa.packet) {
           report_.fail(where + " does not answer: " + soa.error,
                        "point the NS address at this server and open port " +
@@ -351,9 +351,13 @@ class Doctor {
         report_.ok("CAA at " + at + " allows " + options_.ca);
       } else {
         std::string list;
-        for (const auto& i : issuers) list += (list.empty() ? "" : ", ") + i;
-        report_.fail("CAA at " + at + " forbids " + options_.ca + " (issue: " + list + ")",
-                     "add \"" + at + " CAA 0 issue \\\"" + options_.ca + "\\\"\"");
+        for (const auto& i : issuers) {
+          if (!list.empty()) list += ", ";
+          list += i;
+        }
+        std::string what = "CAA at " + at + " forbids " + options_.ca;
+        what += " (issue: " + list + ")";
+        report_.fail(what, "add \"" + at + " CAA 0 issue \\\"" + options_.ca + "\\\"\"");
       }
       return;
     }
