@@ -124,7 +124,8 @@ TEST_CASE("opcodes other than QUERY get NOTIMP", "[dns][malformed]") {
     const Reply r = f.ask(q);
     REQUIRE_FALSE(r.dropped());
     CHECK(r.rcode() == LDNS_RCODE_NOTIMPL);
-    CHECK(ldns_pkt_get_opcode(r.pkt.get()) == static_cast<ldns_pkt_opcode>(opcode));
+    // Read from the wire: ldns's opcode enum has no value for unassigned opcodes (UB).
+    CHECK(((r.bytes[2] >> 3) & 0x0F) == opcode);
     CHECK_FALSE(ldns_pkt_aa(r.pkt.get()));
   }
 }
