@@ -352,7 +352,7 @@ std::optional<ResponseSummary> summarize_response(std::span<const std::uint8_t> 
     summary.name += '.';
     pos += 1 + len;
   }
-  if (summary.name.empty()) summary.name = ".";
+  if (summary.name.empty()) summary.name.push_back('.');  // not = ".": GCC 12 -Wrestrict false positive
   if (pos + 3 < response.size()) summary.type = read_u16(response.data() + pos + 1);
   return summary;
 }
