@@ -83,7 +83,11 @@ def test_connection_cap():
     with Server({"api": {"max_connections": 3, "read_timeout_ms": 20000}}) as srv:
         held = [raw_http.connect(srv.api_port) for _ in range(3)]
         try:
-            time.sleep(0.3)  # let the server accept them
+            # A served request proves each connection was accepted and counted (a fixed
+            # sleep was not enough under ASan on a loaded machine); keep-alive holds them.
+            for s in held:
+                s.sendall(raw_http.build("GET", "/health"))
+                eq(raw_http.read_response(s).status, 200)
             with raw_http.connect(srv.api_port) as extra:
                 assert raw_http.closed_by_peer(extra, 5), "4th connection refused at the cap"
             held.pop().close()
