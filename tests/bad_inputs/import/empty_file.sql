@@ -1,0 +1,5 @@
+-- An empty file: SQLite reads it as an empty database, which has no records table.
+-- raw-file:
+-- expect-exit: 1
+-- expect: import failed, nothing was changed
+-- expect: has no `records` table

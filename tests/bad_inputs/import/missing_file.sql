@@ -1,0 +1,4 @@
+-- A path that does not exist must not be created as a new empty database.
+-- no-file
+-- expect-exit: 1
+-- expect: import failed, nothing was changed

@@ -1,0 +1,5 @@
+-- A text file given as the database.
+-- raw-file: this is a text file, not an SQLite database\n
+-- expect-exit: 1
+-- expect: import failed, nothing was changed
+-- expect: not a database
