@@ -1,27 +1,14 @@
 #include "acme_client/dns01_challenge.hpp"
 
-#include <ldns/ldns.h>
-
 #include <charconv>
 #include <memory>
 
 #include "common/encoding.hpp"
+#include "common/ldns_handles.hpp"
 #include "store/store.hpp"
 
 namespace acmednsd::acme {
 namespace {
-
-template <auto FreeFunction>
-struct LdnsDeleter {
-  template <typename T>
-  void operator()(T* handle) const {
-    FreeFunction(handle);
-  }
-};
-using LdnsResolverPtr = std::unique_ptr<ldns_resolver, LdnsDeleter<ldns_resolver_deep_free>>;
-using LdnsPktPtr = std::unique_ptr<ldns_pkt, LdnsDeleter<ldns_pkt_free>>;
-using LdnsRdfPtr = std::unique_ptr<ldns_rdf, LdnsDeleter<ldns_rdf_deep_free>>;
-using LdnsRrListPtr = std::unique_ptr<ldns_rr_list, LdnsDeleter<ldns_rr_list_deep_free>>;
 
 std::string normalized(std::string_view name) {
   std::string out = to_lower_ascii(name);
@@ -39,19 +26,19 @@ std::string rdf_text(const ldns_rdf* rdf) {
 }
 
 // A non-recursive-capable stub resolver aimed at one "host:port", or the system's.
-Result<LdnsResolverPtr> make_resolver(const std::string& host, std::uint16_t port) {
+Result<LdnsResolver> make_resolver(const std::string& host, std::uint16_t port) {
   ldns_resolver* raw = nullptr;
   if (host.empty()) {
     if (ldns_resolver_new_frm_file(&raw, nullptr) != LDNS_STATUS_OK || raw == nullptr) {
       return make_error("dns", "cannot read the system resolver configuration");
     }
-    return LdnsResolverPtr(raw);
+    return LdnsResolver(raw);
   }
-  LdnsResolverPtr resolver(ldns_resolver_new());
+  LdnsResolver resolver(ldns_resolver_new());
   const bool ipv6 = host.find(':') != std::string::npos;
   ldns_rdf* address = ldns_rdf_new_frm_str(ipv6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host.c_str());
   if (address == nullptr) return make_error("dns", "resolver address is not an IP: " + host);
-  const LdnsRdfPtr owned_address(address);
+  const LdnsRdf owned_address(address);
   if (ldns_resolver_push_nameserver(resolver.get(), address) != LDNS_STATUS_OK) {
     return make_error("dns", "cannot use resolver " + host);
   }
@@ -61,8 +48,8 @@ Result<LdnsResolverPtr> make_resolver(const std::string& host, std::uint16_t por
   return resolver;
 }
 
-Result<LdnsPktPtr> ask(ldns_resolver* resolver, const std::string& name, ldns_rr_type type, bool recursion) {
-  const LdnsRdfPtr owner(ldns_dname_new_frm_str(name.c_str()));
+Result<LdnsPkt> ask(ldns_resolver* resolver, const std::string& name, ldns_rr_type type, bool recursion) {
+  const LdnsRdf owner(ldns_dname_new_frm_str(name.c_str()));
   if (!owner) return make_error("dns", "not a domain name: " + name);
   ldns_resolver_set_recursive(resolver, recursion);
   ldns_pkt* packet = nullptr;
@@ -71,7 +58,7 @@ Result<LdnsPktPtr> ask(ldns_resolver* resolver, const std::string& name, ldns_rr
   if (status != LDNS_STATUS_OK || packet == nullptr) {
     return make_error("dns", "query " + name + " failed: " + ldns_get_errorstr_by_id(status));
   }
-  return LdnsPktPtr(packet);
+  return LdnsPkt(packet);
 }
 
 }  // namespace
@@ -131,8 +118,7 @@ Status check_cname_delegation(std::string_view domain, std::string_view target,
   if (!resolver) return resolver.error();
   auto answer = ask(resolver->get(), owner, LDNS_RR_TYPE_CNAME, true);
   if (!answer) return make_error("cname", answer.error().message + "; " + fix);
-  const LdnsRrListPtr cnames(
-      ldns_pkt_rr_list_by_type(answer->get(), LDNS_RR_TYPE_CNAME, LDNS_SECTION_ANSWER));
+  const LdnsRrList cnames(ldns_pkt_rr_list_by_type(answer->get(), LDNS_RR_TYPE_CNAME, LDNS_SECTION_ANSWER));
   std::string found;
   for (std::size_t i = 0; cnames && i < ldns_rr_list_rr_count(cnames.get()); ++i) {
     const ldns_rr* record = ldns_rr_list_rr(cnames.get(), i);
@@ -152,7 +138,7 @@ Result<std::vector<std::string>> query_txt(const std::string& fqdn, const Endpoi
   auto answer = ask(resolver->get(), fqdn, LDNS_RR_TYPE_TXT, false);
   if (!answer) return answer.error();
   std::vector<std::string> values;
-  const LdnsRrListPtr records(ldns_pkt_rr_list_by_type(answer->get(), LDNS_RR_TYPE_TXT, LDNS_SECTION_ANSWER));
+  const LdnsRrList records(ldns_pkt_rr_list_by_type(answer->get(), LDNS_RR_TYPE_TXT, LDNS_SECTION_ANSWER));
   for (std::size_t i = 0; records && i < ldns_rr_list_rr_count(records.get()); ++i) {
     std::string text = rdf_text(ldns_rr_rdf(ldns_rr_list_rr(records.get(), i), 0));
     if (text.size() >= 2 && text.front() == '"' && text.back() == '"') text = text.substr(1, text.size() - 2);

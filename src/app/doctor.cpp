@@ -15,25 +15,11 @@
 
 #include "app/app.hpp"
 #include "common/encoding.hpp"
+#include "common/ldns_handles.hpp"
 #include "store/store.hpp"
-
-// After the C++ headers: ldns's headers redefine `bool` in ways <optional> trips on.
-#include <ldns/ldns.h>
 
 namespace acmednsd::app {
 namespace {
-
-template <auto FreeFunction>
-struct LdnsDeleter {
-  template <typename T>
-  void operator()(T* handle) const {
-    FreeFunction(handle);
-  }
-};
-using ResolverPtr = std::unique_ptr<ldns_resolver, LdnsDeleter<ldns_resolver_deep_free>>;
-using PktPtr = std::unique_ptr<ldns_pkt, LdnsDeleter<ldns_pkt_free>>;
-using RdfPtr = std::unique_ptr<ldns_rdf, LdnsDeleter<ldns_rdf_deep_free>>;
-using RrListPtr = std::unique_ptr<ldns_rr_list, LdnsDeleter<ldns_rr_list_deep_free>>;
 
 constexpr const char* kHelp = R"(usage: acme-dnsd [-c FILE] doctor [OPTIONS] NAME...
 
@@ -82,18 +68,18 @@ bool parse_port(const std::string& digits, std::uint16_t& port) {
 }
 
 // A stub resolver aimed at one address and port, or the system's when host is empty.
-std::optional<ResolverPtr> make_resolver(const std::string& host, std::uint16_t port) {
+std::optional<LdnsResolver> make_resolver(const std::string& host, std::uint16_t port) {
   ldns_resolver* raw = nullptr;
   if (host.empty()) {
     if (ldns_resolver_new_frm_file(&raw, nullptr) != LDNS_STATUS_OK || raw == nullptr) return std::nullopt;
-    ResolverPtr system(raw);
+    LdnsResolver system(raw);
     ldns_resolver_set_retry(system.get(), 2);
     ldns_resolver_set_timeout(system.get(), timeval{2, 0});
     return system;
   }
-  ResolverPtr resolver(ldns_resolver_new());
+  LdnsResolver resolver(ldns_resolver_new());
   const bool ipv6 = host.find(':') != std::string::npos;
-  const RdfPtr address(ldns_rdf_new_frm_str(ipv6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host.c_str()));
+  const LdnsRdf address(ldns_rdf_new_frm_str(ipv6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host.c_str()));
   // push_nameserver copies the address.
   if (!address || ldns_resolver_push_nameserver(resolver.get(), address.get()) != LDNS_STATUS_OK) {
     return std::nullopt;
@@ -105,7 +91,7 @@ std::optional<ResolverPtr> make_resolver(const std::string& host, std::uint16_t 
 }
 
 struct Answer {
-  PktPtr packet;  // null when no server answered
+  LdnsPkt packet;  // null when no server answered
   std::string error;
   [[nodiscard]] ldns_pkt_rcode rcode() const { return ldns_pkt_get_rcode(packet.get()); }
   [[nodiscard]] std::string rcode_text() const {
@@ -118,7 +104,7 @@ struct Answer {
                                                               ldns_rr_type type) const {
     std::vector<std::vector<std::string>> out;
     if (!packet) return out;
-    const RrListPtr list(ldns_pkt_rr_list_by_type(packet.get(), type, LDNS_SECTION_ANSWER));
+    const LdnsRrList list(ldns_pkt_rr_list_by_type(packet.get(), type, LDNS_SECTION_ANSWER));
     for (std::size_t i = 0; list && i < ldns_rr_list_rr_count(list.get()); ++i) {
       const ldns_rr* rr = ldns_rr_list_rr(list.get(), i);
       if (lower_fqdn(rdf_text(ldns_rr_owner(rr))) != owner) continue;
@@ -132,7 +118,7 @@ struct Answer {
 
 Answer ask(ldns_resolver* resolver, const std::string& name, ldns_rr_type type, bool recursion) {
   Answer a;
-  const RdfPtr owner(ldns_dname_new_frm_str(name.c_str()));
+  const LdnsRdf owner(ldns_dname_new_frm_str(name.c_str()));
   if (!owner) {
     a.error = "not a domain name";
     return a;
@@ -168,7 +154,7 @@ struct Report {
 
 class Doctor {
  public:
-  Doctor(const Config& config, Options options, ResolverPtr resolver)
+  Doctor(const Config& config, Options options, LdnsResolver resolver)
       : config_(config),
         options_(std::move(options)),
         resolver_(std::move(resolver)),
@@ -366,9 +352,9 @@ class Doctor {
 
   const Config& config_;
   Options options_;
-  ResolverPtr resolver_;
+  LdnsResolver resolver_;
   std::string zone_;
-  std::vector<ResolverPtr> direct_;  // name servers of the zone that answer like this one
+  std::vector<LdnsResolver> direct_;  // name servers of the zone that answer like this one
   std::optional<std::vector<std::string>> subdomains_;
   Report report_;
 };

@@ -4,7 +4,7 @@
 #include <map>
 #include <string>
 
-#include "dns/ldns_handles.hpp"
+#include "common/ldns_handles.hpp"
 #include "dns/wire.hpp"
 
 namespace acmednsd::dns {

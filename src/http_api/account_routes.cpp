@@ -3,24 +3,16 @@
 #include "common/encoding.hpp"
 #include "common/log.hpp"
 #include "http_api/api_service.hpp"
+#include "http_api/handler_support.hpp"
 #include "http_api/request_body.hpp"
 
 namespace acmednsd::http_api {
 namespace {
 
-ApiResponse forbidden() {
-  return json_error(401, "forbidden");
-}
-
 ApiResponse basic_challenge() {
   ApiResponse r = forbidden();
   r.set_header("WWW-Authenticate", "Basic realm=\"acme-dnsd\"");
   return r;
-}
-
-ApiResponse store_failure(const Error& error, std::string_view what) {
-  log::error("store failure", {{"op", std::string(what)}, {"error", error.message}});
-  return json_error(500, "db_error");
 }
 
 // "Basic base64(user:key)" -> (user, key); nullopt when it is not that shape.
@@ -39,31 +31,17 @@ std::optional<std::pair<std::string, std::string>> basic_credentials(const std::
   return std::make_pair(decoded->substr(0, colon), decoded->substr(colon + 1));
 }
 
-template <typename Fn>
-auto guarded(Respond respond, Fn body) {
-  return [respond = std::move(respond), body = std::move(body)](auto result) {
-    try {
-      body(std::move(result));
-    } catch (const std::exception& e) {
-      log::error("http handler failed", {{"error", e.what()}});
-      respond(json_error(500, "internal_error"));
-    }
-  };
-}
-
 }  // namespace
 
 void ApiService::on_account(const ApiRequest& request, const ClientAddress& client, const Respond& respond) {
-  if (auto limited = auth_rate_limited(client)) return respond(std::move(*limited));
-  auto decision =
-      authenticate({request.header("X-Api-User"), request.header("X-Api-Key")}, client, Route::account);
+  auto decision = authenticate_api_headers(request, client, Route::account);
   if (auto* response = std::get_if<ApiResponse>(&decision)) return respond(std::move(*response));
   AccountRecord account = std::move(std::get<AccountRecord>(decision));
 
   if (request.method == "DELETE") {
     store_.delete_account(account.username,
                           guarded(respond, [respond, username = account.username](Result<bool> r) {
-                            if (!r) return respond(store_failure(r.error(), "delete_account"));
+                            if (!r) return respond(db_error(r.error(), "delete_account"));
                             log::info("account deleted", {{"username", username}});
                             ApiResponse gone;
                             gone.status = 204;
@@ -73,7 +51,7 @@ void ApiService::on_account(const ApiRequest& request, const ClientAddress& clie
   }
 
   auto values = store_.list_txt(account.subdomain);
-  if (!values) return respond(store_failure(values.error(), "list_txt"));
+  if (!values) return respond(db_error(values.error(), "list_txt"));
   if (request.method == "GET") return respond(json_response(200, account_body(account, *values)));
 
   // PATCH: replace allowfrom, with /register's validation and errors.
@@ -89,21 +67,19 @@ void ApiService::on_account(const ApiRequest& request, const ClientAddress& clie
   store_.set_allowfrom(
       account.username, std::move(body.entries),
       guarded(respond, [self = shared_from_this(), respond, account, values = std::move(*values)](Status r) {
-        if (!r) return respond(store_failure(r.error(), "set_allowfrom"));
+        if (!r) return respond(db_error(r.error(), "set_allowfrom"));
         respond(json_response(200, self->account_body(account, values)));
       }));
 }
 
 void ApiService::on_rotate_key(const ApiRequest& request, const ClientAddress& client,
                                const Respond& respond) {
-  if (auto limited = auth_rate_limited(client)) return respond(std::move(*limited));
-  auto decision = authenticate({request.header("X-Api-User"), request.header("X-Api-Key")}, client,
-                               Route::account_rotate_key);
+  auto decision = authenticate_api_headers(request, client, Route::account_rotate_key);
   if (auto* response = std::get_if<ApiResponse>(&decision)) return respond(std::move(*response));
   const auto& account = std::get<AccountRecord>(decision);
   store_.rotate_key(account.username,
                     guarded(respond, [self = shared_from_this(), respond](Result<acmednsd::Credentials> r) {
-                      if (!r) return respond(store_failure(r.error(), "rotate_key"));
+                      if (!r) return respond(db_error(r.error(), "rotate_key"));
                       log::info("account key rotated", {{"username", r->username}});
                       respond(json_response(200, self->credentials_body(*r)));
                     }));

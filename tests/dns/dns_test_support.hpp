@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "dns/ldns_handles.hpp"
+#include "common/ldns_handles.hpp"
 #include "dns/responder.hpp"
 #include "dns/zone_data.hpp"
 #include "store/answer_index.hpp"

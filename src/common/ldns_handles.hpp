@@ -1,0 +1,31 @@
+// RAII owners for ldns objects (STYLE.md rule 5), shared by the DNS plane, the ACME
+// client's CNAME check and `doctor`. Header-only: only code that links ldns includes it.
+#pragma once
+
+// ldns/common.h #defines bool/true/false unless stdbool.h came first, which breaks
+// later C++ headers (std::optional's <=>); this include order prevents that.
+#include <stdbool.h>  // NOLINT(modernize-deprecated-headers)
+
+#include <ldns/ldns.h>
+
+#include <memory>
+
+namespace acmednsd {
+
+// Frees an ldns handle with the ldns function that owns its kind of object.
+template <auto FreeFunction>
+struct LdnsFree {
+  template <typename T>
+  void operator()(T* handle) const {
+    FreeFunction(handle);
+  }
+};
+
+using LdnsRr = std::unique_ptr<ldns_rr, LdnsFree<ldns_rr_free>>;
+using LdnsRdf = std::unique_ptr<ldns_rdf, LdnsFree<ldns_rdf_deep_free>>;
+using LdnsBuffer = std::unique_ptr<ldns_buffer, LdnsFree<ldns_buffer_free>>;
+using LdnsPkt = std::unique_ptr<ldns_pkt, LdnsFree<ldns_pkt_free>>;
+using LdnsResolver = std::unique_ptr<ldns_resolver, LdnsFree<ldns_resolver_deep_free>>;
+using LdnsRrList = std::unique_ptr<ldns_rr_list, LdnsFree<ldns_rr_list_deep_free>>;
+
+}  // namespace acmednsd
