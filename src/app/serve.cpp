@@ -1,5 +1,6 @@
 // `acme-dnsd serve`: wires the planes together around one io_context, and handles
-// signals: SIGTERM/SIGINT drain and exit, SIGHUP reopens the log and reloads TLS.
+// signals: SIGTERM/SIGINT drain and exit; SIGHUP reopens the log, reloads TLS files
+// and re-reads the config file, applying what can change live (config_reload.hpp).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <condition_variable>
@@ -10,6 +11,7 @@
 #include "acme_client/acme_service.hpp"
 #include "app/app.hpp"
 #include "common/log.hpp"
+#include "config/config_reload.hpp"
 #include "dns/dns_server.hpp"
 #include "http_api/http_server.hpp"
 #include "store/store.hpp"
@@ -25,6 +27,42 @@ StoreOptions store_options(const Config& config) {
   o.retention.limit = config.general.txt_limit;
   o.retention.retention_seconds = config.general.txt_retention_seconds;
   return o;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// SIGHUP: re-reads the config file. All of it is validated first; a bad file changes
+// nothing and the running configuration stays.
+void reload_config(Config& running, dns::DnsServer& dns_server, http_api::HttpServer& http_server) {
+  auto loaded = load_config(running.source_path);
+  if (!loaded) {
+    log::error("SIGHUP: configuration not reloaded, the running one stays",
+               {{"error", loaded.error().message}});
+    return;
+  }
+  Config merged = merge_live_keys(running, *loaded);
+  if (auto status = dns_server.reload(merged); !status) {
+    log::error("SIGHUP: configuration not reloaded, the running one stays",
+               {{"error", status.error().message}});
+    return;
+  }
+  http_server.reload_policy(merged);
+  for (const auto& w : merged.warnings) log::warning(w);
+  const ReloadPlan plan = plan_reload(running, *loaded);
+  // Reported at the old level, then the new one applies: lowering the level to "error"
+  // still tells the operator that the reload happened.
+  if (plan.unchanged()) log::info("SIGHUP: configuration unchanged", {{"config", running.source_path}});
+  if (!plan.applied.empty()) log::info("SIGHUP: configuration reloaded", {{"applied", joined(plan.applied)}});
+  if (!plan.needs_restart.empty()) {
+    log::warning("SIGHUP: these changes need a restart to take effect",
+                 {{"keys", joined(plan.needs_restart)}});
+  }
+  log::set_level(merged.log.loglevel);
+  running = std::move(merged);
 }
 
 bool uses_acme(const Config& config) {
@@ -110,12 +148,14 @@ int serve(const Config& config) {
       if (!grace_cv.wait_for(lock, std::chrono::seconds(5), [&] { return finished; })) io.stop();
     });
   });
+  Config running = config;
   std::function<void()> wait_hup = [&] {
     hup_signal.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
       if (auto err = log::reopen(); !err.empty()) std::cerr << "acme-dnsd: " << err << "\n";
       (*http_server)->reload_tls();
-      log::info("SIGHUP: log reopened, TLS certificates reloaded; other settings need a restart");
+      log::info("SIGHUP: log reopened, TLS certificate files reloaded");
+      reload_config(running, **dns_server, **http_server);
       wait_hup();
     });
   };

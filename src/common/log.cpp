@@ -75,6 +75,10 @@ std::string configure(const LogConfig& config) {
   return open_file(s);
 }
 
+void set_level(LogLevel level) {
+  state().level.store(static_cast<int>(level));
+}
+
 std::string reopen() {
   auto& s = state();
   std::lock_guard lock(s.mutex);

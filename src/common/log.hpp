@@ -16,6 +16,7 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 // Applies [logconfig]. Returns an error message if the log file cannot be opened.
 std::string configure(const LogConfig& config);
 std::string reopen();
+void set_level(LogLevel level);  // SIGHUP: the sink stays, the level changes
 bool enabled(LogLevel level);
 void write(LogLevel level, std::string_view message, const Fields& fields = {});
 

@@ -59,8 +59,8 @@ Result<std::vector<ListenAddress>> resolve_listen(const GeneralConfig& general) 
 
 class DnsServerImpl : public DnsServer {
  public:
-  explicit DnsServerImpl(std::vector<std::shared_ptr<Listener>> listeners)
-      : listeners_(std::move(listeners)) {}
+  DnsServerImpl(std::vector<std::shared_ptr<Listener>> listeners, std::shared_ptr<ServingContext> context)
+      : listeners_(std::move(listeners)), context_(std::move(context)) {}
   ~DnsServerImpl() override { stop(); }
 
   void stop() override {
@@ -68,8 +68,17 @@ class DnsServerImpl : public DnsServer {
     listeners_.clear();
   }
 
+  Status reload(const Config& config) override {
+    auto zone = ZoneData::build(config.general);
+    if (!zone) return zone.error();
+    context_->zone.store(zone.value());
+    context_->query_log.store(config.log.query_log);
+    return ok_status();
+  }
+
  private:
   std::vector<std::shared_ptr<Listener>> listeners_;
+  std::shared_ptr<ServingContext> context_;
 };
 
 }  // namespace
@@ -124,9 +133,9 @@ Result<std::unique_ptr<DnsServer>> DnsServer::create(asio::io_context& io, const
   if (!addresses) return addresses.error();
 
   auto context = std::make_shared<ServingContext>();
-  context->zone = zone.value();
+  context->zone.store(zone.value());
   context->index = &index;
-  context->query_log = config.log.query_log;
+  context->query_log.store(config.log.query_log);
   context->rrl_responses_per_second = config.general.rrl_responses_per_second;
   context->rrl_slip = config.general.rrl_slip;
   context->rrl_ipv4_prefix = config.general.rrl_ipv4_prefix;
@@ -158,7 +167,7 @@ Result<std::unique_ptr<DnsServer>> DnsServer::create(asio::io_context& io, const
   }
   // Every address is bound before any listener starts: a taken one fails create().
   for (auto& l : listeners) l->start();
-  return std::unique_ptr<DnsServer>(std::make_unique<DnsServerImpl>(std::move(listeners)));
+  return std::unique_ptr<DnsServer>(std::make_unique<DnsServerImpl>(std::move(listeners), context));
 }
 
 }  // namespace acmednsd::dns

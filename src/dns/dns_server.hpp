@@ -25,6 +25,10 @@ class DnsServer {
                                                    const AnswerIndex& index);
   virtual ~DnsServer() = default;
   virtual void stop() = 0;  // closes the sockets; pending work ends
+  // SIGHUP: serves the zone data (SOA/NS fields, TTLs, records) and query-log switch of
+  // `config` from the next query on. Sockets and limits stay as they are. On error the
+  // running zone is kept.
+  virtual Status reload(const Config& config) = 0;
 };
 
 }  // namespace acmednsd::dns

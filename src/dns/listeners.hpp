@@ -4,8 +4,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/result.hpp"
@@ -14,11 +16,42 @@
 
 namespace acmednsd::dns {
 
-// What every listener shares: the zone (immutable), the index (read-only here).
+// The served zone, which SIGHUP may replace. A ZoneData never changes once built; a
+// reload stores a new one. Readers keep their own reference and look at the generation
+// (one atomic load per batch), so the hot path takes no lock and never sees a zone
+// freed under it.
+class ZoneSlot {
+ public:
+  void store(std::shared_ptr<const ZoneData> zone) {
+    {
+      std::lock_guard lock(mutex_);
+      zone_ = std::move(zone);
+    }
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  [[nodiscard]] std::shared_ptr<const ZoneData> load() const {
+    std::lock_guard lock(mutex_);
+    return zone_;
+  }
+  // Points `cached` at the current zone when it changed since `seen`.
+  void refresh(std::shared_ptr<const ZoneData>& cached, std::uint64_t& seen) const {
+    const std::uint64_t now = generation_.load(std::memory_order_acquire);
+    if (now == seen && cached) return;
+    cached = load();
+    seen = now;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const ZoneData> zone_;
+  std::atomic<std::uint64_t> generation_{0};
+};
+
+// What every listener shares: the zone, the index (read-only here), the query-log switch.
 struct ServingContext {
-  std::shared_ptr<const ZoneData> zone;
+  ZoneSlot zone;
   const AnswerIndex* index = nullptr;
-  bool query_log = false;
+  std::atomic<bool> query_log{false};
   // Response-rate limiting of UDP answers per source prefix; rate 0 = off.
   std::uint32_t rrl_responses_per_second = 0;
   std::uint32_t rrl_slip = 2;

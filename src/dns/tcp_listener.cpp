@@ -133,7 +133,9 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
     std::size_t have = 0;
     const ClientInfo client{Transport::tcp};
     std::string peer;
-    if (self->context_->query_log) {
+    std::shared_ptr<const ZoneData> zone;  // this connection's view of the served zone
+    std::uint64_t zone_generation = 0;
+    {
       boost::system::error_code ec;
       const auto remote = c->socket_.remote_endpoint(ec);
       peer = ec ? "?" : sockaddr_text(remote.data());
@@ -147,14 +149,16 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
       std::size_t pos = 0;
       out.clear();
       const std::int64_t now = std::time(nullptr);
+      self->context_->zone.refresh(zone, zone_generation);
+      const bool query_log = self->context_->query_log.load(std::memory_order_relaxed);
       while (have - pos >= 2) {
         const std::size_t length = read_u16(in.data() + pos);
         if (length == 0) co_return;  // not a DNS message: the peer is confused
         if (have - pos - 2 < length) break;
-        const std::size_t size = respond({in.data() + pos + 2, length}, client, *self->context_->zone,
-                                         *self->context_->index, now, scratch);
+        const std::size_t size =
+            respond({in.data() + pos + 2, length}, client, *zone, *self->context_->index, now, scratch);
         if (size != 0) {
-          if (self->context_->query_log) log_query(peer, "tcp", scratch.data(), size);
+          if (query_log) log_query(peer, "tcp", scratch.data(), size);
           out.push_back(static_cast<std::uint8_t>(size >> 8));
           out.push_back(static_cast<std::uint8_t>(size));
           out.insert(out.end(), scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(size));

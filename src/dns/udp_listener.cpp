@@ -41,7 +41,7 @@ class UdpSocketWorker {
   UdpSocketWorker(asio::io_context& io, std::shared_ptr<const ServingContext> context)
       : socket_(io),
         context_(std::move(context)),
-        response_capacity_(context_->zone->edns_udp_size),
+        response_capacity_(context_->zone.load()->edns_udp_size),
         queries_(kBatch * kMaxQuery),
         responses_(kBatch * response_capacity_) {
     if (context_->rrl_responses_per_second != 0) {
@@ -106,10 +106,12 @@ class UdpSocketWorker {
     std::size_t ready = 0;
     const std::int64_t now = std::time(nullptr);
     const ClientInfo client{Transport::udp};
+    context_->zone.refresh(zone_, zone_generation_);
+    const bool query_log = context_->query_log.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < count; ++i) {
       if (lengths_[i] == 0) continue;
       std::uint8_t* out = responses_.data() + i * response_capacity_;
-      std::size_t size = respond({queries_.data() + i * kMaxQuery, lengths_[i]}, client, *context_->zone,
+      std::size_t size = respond({queries_.data() + i * kMaxQuery, lengths_[i]}, client, *zone_,
                                  *context_->index, now, {out, response_capacity_});
       if (size != 0 && limiter_) {
         const auto verdict = limiter_->check(reinterpret_cast<const sockaddr*>(&senders_[i]), now);
@@ -117,7 +119,7 @@ class UdpSocketWorker {
         if (verdict == ResponseRateLimiter::Verdict::slip) size = truncate_to_question(out, size);
       }
       if (size == 0) continue;
-      if (context_->query_log) log_query(sockaddr_text(&senders_[i]), "udp", out, size);
+      if (query_log) log_query(sockaddr_text(&senders_[i]), "udp", out, size);
       vectors[ready] = {out, size};
       replies[ready].msg_hdr.msg_name = &senders_[i];
       replies[ready].msg_hdr.msg_namelen = sender_sizes_[i];
@@ -144,6 +146,8 @@ class UdpSocketWorker {
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::shared_ptr<const ServingContext> context_;
+  std::shared_ptr<const ZoneData> zone_;  // this thread's view of context_->zone
+  std::uint64_t zone_generation_ = 0;
   std::size_t response_capacity_;
   std::vector<std::uint8_t> queries_;
   std::vector<std::uint8_t> responses_;

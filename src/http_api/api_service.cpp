@@ -7,6 +7,7 @@
 
 #include "common/encoding.hpp"
 #include "common/log.hpp"
+#include "http_api/handler_support.hpp"
 #include "http_api/request_body.hpp"
 
 namespace acmednsd::http_api {
@@ -55,15 +56,6 @@ ApiResponse go_text_error(unsigned status, std::string body) {
   return r;
 }
 
-ApiResponse forbidden() {
-  return json_error(401, "forbidden");
-}
-
-ApiResponse db_error(const Error& error, std::string_view what) {
-  log::error("store failure", {{"op", std::string(what)}, {"error", error.message}});
-  return json_error(500, "db_error");
-}
-
 // acme-dns's validSubdomain: a lowercase DNS label.
 bool valid_subdomain(std::string_view s) {
   if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') return false;
@@ -77,39 +69,39 @@ std::int64_t unix_now() {
   return static_cast<std::int64_t>(std::time(nullptr));
 }
 
-// Runs `body` on the store's writer thread; a throw there still answers once.
-template <typename Fn>
-auto guarded(Respond respond, Fn body) {
-  return [respond = std::move(respond), body = std::move(body)](auto result) {
-    try {
-      body(std::move(result));
-    } catch (const std::exception& e) {
-      log::error("http handler failed", {{"error", e.what()}});
-      respond(json_error(500, "internal_error"));
-    }
-  };
-}
-
 }  // namespace
 
 std::shared_ptr<ApiService> ApiService::create(const Config& config, Store& store, bool tls_active) {
   return std::make_shared<ApiService>(config, store, tls_active);
 }
 
+ApiPolicy::ApiPolicy(const ApiConfig& config)
+    : api(config),
+      registration_open(!config.disable_registration && config.registration != RegistrationPolicy::disabled),
+      resolver(config) {
+  for (const auto& text : config.registration_allowfrom) {
+    if (auto cidr = Cidr::parse(text)) registration_networks.push_back(*cidr);
+  }
+}
+
 ApiService::ApiService(const Config& config, Store& store, bool tls_active)
-    : api_(config.api),
-      domain_(config.general.domain),
-      registration_open_(!config.api.disable_registration &&
-                         config.api.registration != RegistrationPolicy::disabled),
+    : domain_(config.general.domain),
       tls_active_(tls_active),
       metrics_on_api_(!config.api.metrics_listen.has_value()),
       store_(store),
-      resolver_(config.api),
+      policy_(std::make_shared<const ApiPolicy>(config.api)),
       auth_failures_(config.api.auth_failures_per_minute),
-      registrations_(config.api.registration_rate_per_minute) {
-  for (const auto& text : api_.registration_allowfrom) {
-    if (auto cidr = Cidr::parse(text)) registration_networks_.push_back(*cidr);
-  }
+      registrations_(config.api.registration_rate_per_minute) {}
+
+void ApiService::reload(const Config& config) {
+  auto next = std::make_shared<const ApiPolicy>(config.api);
+  std::lock_guard lock(policy_mutex_);
+  policy_ = std::move(next);
+}
+
+std::shared_ptr<const ApiPolicy> ApiService::policy() const {
+  std::lock_guard lock(policy_mutex_);
+  return policy_;
 }
 
 void ApiService::add_metrics_source(std::function<std::string()> source) {
@@ -117,10 +109,12 @@ void ApiService::add_metrics_source(std::function<std::string()> source) {
 }
 
 Respond ApiService::finisher(const ApiRequest& request, Route route, const ClientAddress& client,
-                             Clock::time_point start, Respond respond) {
+                             std::shared_ptr<const ApiPolicy> policy, Clock::time_point start,
+                             Respond respond) {
   struct Pending {
     std::atomic<bool> answered{false};
     std::shared_ptr<ApiService> service;
+    std::shared_ptr<const ApiPolicy> policy;
     Route route;
     Clock::time_point start;
     std::string method, path, client;
@@ -129,6 +123,7 @@ Respond ApiService::finisher(const ApiRequest& request, Route route, const Clien
   };
   auto pending = std::make_shared<Pending>();
   pending->service = shared_from_this();
+  pending->policy = std::move(policy);
   pending->route = route;
   pending->start = start;
   pending->method = request.method;
@@ -139,7 +134,7 @@ Respond ApiService::finisher(const ApiRequest& request, Route route, const Clien
   return [pending](ApiResponse response) {
     if (pending->answered.exchange(true)) return;  // a second answer is a bug; keep the first
     auto& self = *pending->service;
-    self.decorate(response, pending->origin ? &*pending->origin : nullptr);
+    self.decorate(response, pending->origin ? &*pending->origin : nullptr, *pending->policy);
     const double seconds = std::chrono::duration<double>(Clock::now() - pending->start).count();
     self.metrics_.observe(pending->route, response.status, seconds);
     if (log::enabled(LogLevel::info)) {
@@ -162,15 +157,17 @@ void ApiService::handle(ApiRequest request, Respond respond) {
   for (const auto& spec : kRoutes) {
     if (spec.path == path) route = spec.route;
   }
-  if ((route == Route::register_account && !registration_open_) ||
+  auto policy = this->policy();
+  if ((route == Route::register_account && !policy->registration_open) ||
       (route == Route::metrics && !metrics_on_api_)) {
     route = Route::other;  // the route does not exist in this configuration
   }
-  const ClientAddress client =
-      resolver_.resolve(request.peer, api_.use_header ? request.header(api_.header_name) : nullptr);
-  const Respond finish = finisher(request, route, client, start, std::move(respond));
+  const ClientAddress client = policy->resolver.resolve(
+      request.peer, policy->api.use_header ? request.header(policy->api.header_name) : nullptr);
+  const ApiPolicy& current = *policy;
+  const Respond finish = finisher(request, route, client, std::move(policy), start, std::move(respond));
   try {
-    dispatch(request, route, client, finish);
+    dispatch(request, route, client, current, finish);
   } catch (const std::exception& e) {
     log::error("http handler failed", {{"path", std::string(path)}, {"error", e.what()}});
     finish(json_error(500, "internal_error"));
@@ -181,8 +178,9 @@ void ApiService::handle_metrics_listener(ApiRequest request, Respond respond) {
   const auto start = Clock::now();
   const std::string_view path = request.path();
   const Route route = path == "/metrics" ? Route::metrics : path == "/health" ? Route::health : Route::other;
-  const ClientAddress client = resolver_.resolve(request.peer, nullptr);
-  const Respond finish = finisher(request, route, client, start, std::move(respond));
+  auto policy = this->policy();
+  const ClientAddress client = policy->resolver.resolve(request.peer, nullptr);
+  const Respond finish = finisher(request, route, client, std::move(policy), start, std::move(respond));
   try {
     if (route == Route::other) return finish(go_text_error(404, "404 page not found\n"));
     if (request.method != "GET") {
@@ -198,8 +196,8 @@ void ApiService::handle_metrics_listener(ApiRequest request, Respond respond) {
 }
 
 void ApiService::dispatch(const ApiRequest& request, Route route, const ClientAddress& client,
-                          const Respond& respond) {
-  if (auto preflight = cors_preflight(request, route)) return respond(std::move(*preflight));
+                          const ApiPolicy& policy, const Respond& respond) {
+  if (auto preflight = cors_preflight(request, route, policy)) return respond(std::move(*preflight));
   if (route == Route::other) return respond(go_text_error(404, "404 page not found\n"));
   std::string_view allow;
   for (const auto& spec : kRoutes) {
@@ -217,7 +215,7 @@ void ApiService::dispatch(const ApiRequest& request, Route route, const ClientAd
   }
   switch (route) {
     case Route::register_account:
-      return on_register(request, client, respond);
+      return on_register(request, client, policy, respond);
     case Route::update:
       return on_update(request, client, request.method == "DELETE", respond);
     case Route::health:
@@ -256,8 +254,10 @@ std::optional<std::string> allowed_origin(const std::vector<std::string>& origin
 
 }  // namespace
 
-std::optional<ApiResponse> ApiService::cors_preflight(const ApiRequest& request, Route route) const {
-  if (request.method != "OPTIONS" || api_.corsorigins.empty()) return std::nullopt;
+std::optional<ApiResponse> ApiService::cors_preflight(const ApiRequest& request, Route route,
+                                                      const ApiPolicy& policy) {
+  const ApiConfig& api = policy.api;
+  if (request.method != "OPTIONS" || api.corsorigins.empty()) return std::nullopt;
   const std::string* origin = request.header("Origin");
   const std::string* wanted = request.header("Access-Control-Request-Method");
   if (origin == nullptr || wanted == nullptr) return std::nullopt;
@@ -268,7 +268,7 @@ std::optional<ApiResponse> ApiService::cors_preflight(const ApiRequest& request,
   ApiResponse r;
   r.status = 204;
   r.set_header("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
-  const auto allowed = allowed_origin(api_.corsorigins, *origin);
+  const auto allowed = allowed_origin(api.corsorigins, *origin);
   if (!allowed || !allow_list_has(allow, *wanted)) return r;  // no grant: the browser refuses
   r.set_header("Access-Control-Allow-Origin", *allowed);
   r.set_header("Access-Control-Allow-Methods", std::string(allow));
@@ -277,18 +277,19 @@ std::optional<ApiResponse> ApiService::cors_preflight(const ApiRequest& request,
   return r;
 }
 
-void ApiService::decorate(ApiResponse& response, const std::string* origin) const {
-  if (origin != nullptr && !api_.corsorigins.empty() &&
+void ApiService::decorate(ApiResponse& response, const std::string* origin, const ApiPolicy& policy) const {
+  const ApiConfig& api = policy.api;
+  if (origin != nullptr && !api.corsorigins.empty() &&
       response.header("Access-Control-Allow-Origin") == nullptr && response.status != 204) {
-    if (auto allowed = allowed_origin(api_.corsorigins, *origin)) {
+    if (auto allowed = allowed_origin(api.corsorigins, *origin)) {
       response.set_header("Vary", "Origin");
       response.set_header("Access-Control-Allow-Origin", *allowed);
     }
   }
-  if (api_.hsts && tls_active_) {
-    std::string value = "max-age=" + std::to_string(api_.hsts_max_age);
-    if (api_.hsts_include_subdomains) value += "; includeSubDomains";
-    if (api_.hsts_preload) value += "; preload";
+  if (api.hsts && tls_active_) {
+    std::string value = "max-age=" + std::to_string(api.hsts_max_age);
+    if (api.hsts_include_subdomains) value += "; includeSubDomains";
+    if (api.hsts_preload) value += "; preload";
     response.set_header("Strict-Transport-Security", std::move(value));
   }
 }
@@ -328,20 +329,27 @@ ApiService::AuthDecision ApiService::authenticate(Credentials credentials, const
   return std::move(result->account);
 }
 
+ApiService::AuthDecision ApiService::authenticate_api_headers(const ApiRequest& request,
+                                                              const ClientAddress& client, Route route) {
+  if (auto limited = auth_rate_limited(client)) return std::move(*limited);
+  return authenticate({request.header("X-Api-User"), request.header("X-Api-Key")}, client, route);
+}
+
 // ---- Part 1: /register and /update ----
 
-void ApiService::on_register(const ApiRequest& request, const ClientAddress& client, const Respond& respond) {
-  if (!registration_networks_.empty() && !any_contains(registration_networks_, client.primary)) {
+void ApiService::on_register(const ApiRequest& request, const ClientAddress& client, const ApiPolicy& policy,
+                             const Respond& respond) {
+  if (!policy.registration_networks.empty() && !any_contains(policy.registration_networks, client.primary)) {
     return respond(json_error(403, "forbidden"));
   }
-  if (api_.registration == RegistrationPolicy::token) {
+  if (policy.api.registration == RegistrationPolicy::token) {
     const std::string* auth = request.header("Authorization");
     constexpr std::string_view kBearer = "Bearer ";
     bool granted = false;
     if (auth != nullptr && auth->size() > kBearer.size() &&
         iequals_ascii(auth->substr(0, kBearer.size()), kBearer)) {
       const std::string_view token = std::string_view(*auth).substr(kBearer.size());
-      for (const auto& allowed : api_.registration_tokens) {
+      for (const auto& allowed : policy.api.registration_tokens) {
         granted = constant_time_equal(token, allowed) || granted;
       }
     }
@@ -368,9 +376,7 @@ void ApiService::on_register(const ApiRequest& request, const ClientAddress& cli
 
 void ApiService::on_update(const ApiRequest& request, const ClientAddress& client, bool remove,
                            const Respond& respond) {
-  if (auto limited = auth_rate_limited(client)) return respond(std::move(*limited));
-  auto decision =
-      authenticate({request.header("X-Api-User"), request.header("X-Api-Key")}, client, Route::update);
+  auto decision = authenticate_api_headers(request, client, Route::update);
   if (auto* response = std::get_if<ApiResponse>(&decision)) return respond(std::move(*response));
   const auto& account = std::get<AccountRecord>(decision);
   const UpdateBody body = parse_update_body(request.body);

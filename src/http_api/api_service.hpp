@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <variant>
@@ -20,6 +21,18 @@
 
 namespace acmednsd::http_api {
 
+// The part of [api] that decides who may do what. A SIGHUP replaces it as a whole;
+// each request reads it once, so a request never sees half of an old and half of a
+// new policy.
+struct ApiPolicy {
+  explicit ApiPolicy(const ApiConfig& config);
+
+  ApiConfig api;
+  bool registration_open;
+  std::vector<Cidr> registration_networks;
+  ClientAddressResolver resolver;
+};
+
 class ApiService : public std::enable_shared_from_this<ApiService> {
  public:
   // `tls_active`: the API is served over TLS (enables HSTS when configured).
@@ -31,6 +44,9 @@ class ApiService : public std::enable_shared_from_this<ApiService> {
   void handle_metrics_listener(ApiRequest request, Respond respond);
 
   ApiMetrics& metrics() { return metrics_; }
+  // SIGHUP: the allowfrom/proxy, registration, CORS and HSTS keys of `config` apply
+  // from the next request on.
+  void reload(const Config& config);
   // More Prometheus text appended to /metrics (e.g. the DNS plane's counters).
   // Called before serving starts.
   void add_metrics_source(std::function<std::string()> source);
@@ -46,16 +62,21 @@ class ApiService : public std::enable_shared_from_this<ApiService> {
   using AuthDecision = std::variant<AccountRecord, ApiResponse>;
 
   Respond finisher(const ApiRequest& request, Route route, const ClientAddress& client,
-                   Clock::time_point start, Respond respond);
-  void dispatch(const ApiRequest& request, Route route, const ClientAddress& client, const Respond& respond);
-  void decorate(ApiResponse& response, const std::string* origin) const;
-  std::optional<ApiResponse> cors_preflight(const ApiRequest& request, Route route) const;
+                   std::shared_ptr<const ApiPolicy> policy, Clock::time_point start, Respond respond);
+  void dispatch(const ApiRequest& request, Route route, const ClientAddress& client, const ApiPolicy& policy,
+                const Respond& respond);
+  void decorate(ApiResponse& response, const std::string* origin, const ApiPolicy& policy) const;
+  static std::optional<ApiResponse> cors_preflight(const ApiRequest& request, Route route,
+                                                   const ApiPolicy& policy);
 
   // Checks 1..5 of /update (UUID, key format, user, key, allowfrom), or the response.
   AuthDecision authenticate(Credentials credentials, const ClientAddress& client, Route route);
+  // The per-source failure limit, then authenticate() with X-Api-User / X-Api-Key.
+  AuthDecision authenticate_api_headers(const ApiRequest& request, const ClientAddress& client, Route route);
   std::optional<ApiResponse> auth_rate_limited(const ClientAddress& client);
 
-  void on_register(const ApiRequest& request, const ClientAddress& client, const Respond& respond);
+  void on_register(const ApiRequest& request, const ClientAddress& client, const ApiPolicy& policy,
+                   const Respond& respond);
   void on_update(const ApiRequest& request, const ClientAddress& client, bool remove, const Respond& respond);
   void on_httpreq(const ApiRequest& request, const ClientAddress& client, bool remove,
                   const Respond& respond);
@@ -70,14 +91,14 @@ class ApiService : public std::enable_shared_from_this<ApiService> {
   std::string credentials_body(const acmednsd::Credentials& credentials) const;
   std::string account_body(const AccountRecord& account, const std::vector<TxtRecord>& values) const;
 
-  ApiConfig api_;
+  std::shared_ptr<const ApiPolicy> policy() const;
+
   std::string domain_;
-  bool registration_open_;
   bool tls_active_;
   bool metrics_on_api_;
-  std::vector<Cidr> registration_networks_;
   Store& store_;
-  ClientAddressResolver resolver_;
+  mutable std::mutex policy_mutex_;
+  std::shared_ptr<const ApiPolicy> policy_;  // replaced by reload(), read once per request
   RateLimiter auth_failures_;
   RateLimiter registrations_;
   ApiMetrics metrics_;

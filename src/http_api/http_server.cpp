@@ -421,6 +421,8 @@ class BeastHttpServer final : public HttpServer {
     if (state_->tls) state_->tls->reload();
   }
 
+  void reload_policy(const Config& config) override { state_->service->reload(config); }
+
   void add_metrics_source(std::function<std::string()> source) override {
     state_->service->add_metrics_source(std::move(source));
   }

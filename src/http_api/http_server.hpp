@@ -24,6 +24,9 @@ class HttpServer {
   virtual ~HttpServer() = default;
   virtual void stop() = 0;        // stop accepting, let in-flight requests finish
   virtual void reload_tls() = 0;  // re-read certificate files (SIGHUP)
+  // SIGHUP: allowfrom/proxy rules, registration policy, CORS and HSTS of `config` apply
+  // from the next request on; sockets, TLS mode and transport limits stay.
+  virtual void reload_policy(const Config& config) = 0;
   // Prometheus text appended to /metrics, e.g. the DNS plane's counters. Call before
   // the io_context runs; `source` is then called on API threads.
   virtual void add_metrics_source(std::function<std::string()> source) = 0;

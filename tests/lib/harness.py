@@ -132,18 +132,23 @@ class Server:
         for section, values in (sections or {}).items():
             cfg.setdefault(section, {}).update(values)
         self.config = cfg
+        self.extra_toml = extra_toml
         self.config_path = os.path.join(self.dir, "config.toml")
+        self.write_config()
+        self.process = None
+        if start:
+            self.start()
+
+    def write_config(self):
+        """Writes self.config (and extra_toml) to config_path, e.g. before a SIGHUP."""
         with open(self.config_path, "w") as f:
-            for section, values in cfg.items():
+            for section, values in self.config.items():
                 f.write(f"[{section}]\n")
                 for k, v in values.items():
                     if v is not None:
                         f.write(f"{k} = {toml_value(v)}\n")
                 f.write("\n")
-            f.write(extra_toml)
-        self.process = None
-        if start:
-            self.start()
+            f.write(self.extra_toml)
 
     @property
     def db_path(self):
