@@ -46,6 +46,7 @@ class StoreImpl final : public Store {
       : options_(std::move(options)), index_(std::move(index)) {}
   ~StoreImpl() override {
     if (writer_) writer_->stop();
+    if (checkpointer_) checkpointer_->stop();
   }
 
   Status init() {
@@ -62,10 +63,16 @@ class StoreImpl final : public Store {
     if (auto s = migrate(*conn); !s) return s;
     std::uint32_t loaded_serial = 0;
     if (auto s = load_index(*conn, *index_, loaded_serial); !s) return s;
+    if (auto s = conn->exec("PRAGMA wal_autocheckpoint = 0"); !s) return s;  // see Checkpointer
+    auto checkpoint_conn = sqlite::Connection::open(options_.path, false);
+    if (!checkpoint_conn) return checkpoint_conn.error();
+    if (auto s = checkpoint_conn->exec("PRAGMA synchronous = FULL"); !s) return s;
     auto ctx = store_detail::prepare_writer(std::move(conn.value()), options_.retention.limit);
     if (!ctx) return ctx.error();
     ctx->last_serial = loaded_serial;
     writer_ = std::make_unique<store_detail::Writer>(std::move(ctx.value()), *index_);
+    checkpointer_ = std::make_unique<store_detail::Checkpointer>(std::move(checkpoint_conn.value()),
+                                                                 std::chrono::milliseconds(200));
     writer_->add_periodic([this](WriterContext&) { prune_now(); }, std::chrono::seconds(60));
     writer_->add_periodic([this](WriterContext& c) { follow_external_commits(c); },
                           std::chrono::milliseconds(250));
@@ -505,6 +512,7 @@ class StoreImpl final : public Store {
   StoreOptions options_;
   std::unique_ptr<AnswerIndex> index_;
   std::unique_ptr<store_detail::Writer> writer_;
+  std::unique_ptr<store_detail::Checkpointer> checkpointer_;
   std::mutex readers_mutex_;
   std::condition_variable readers_free_;
   std::vector<std::unique_ptr<Reader>> readers_;

@@ -189,4 +189,38 @@ void Writer::run_batch(std::deque<Job>& batch) {
   }
 }
 
+Checkpointer::Checkpointer(sqlite::Connection db, std::chrono::milliseconds every)
+    : db_(std::move(db)), every_(every), thread_([this] { loop(); }) {}
+
+Checkpointer::~Checkpointer() {
+  stop();
+}
+
+void Checkpointer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Checkpointer::loop() {
+  bool warned = false;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, every_, [this] { return stopping_; });
+      if (stopping_) return;
+    }
+    // A busy or failed checkpoint loses nothing: the pages stay in the WAL, readers see
+    // them there, and the next round copies them.
+    auto s = db_.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    if (!s && !warned) {
+      log::warning("WAL checkpoint failed; will retry", {{"error", s.error().message}});
+      warned = true;
+    }
+  }
+}
+
 }  // namespace acmednsd::store_detail
