@@ -118,7 +118,9 @@ class SectionReader {
   }
 
   // An array of strings; `allow_single` also accepts one string (acme-dns `listen`).
-  bool read(std::string_view key, std::vector<std::string>& out, bool allow_single = false) {
+  // `locations`, when given, gets "file:line" of each element, for later messages.
+  bool read(std::string_view key, std::vector<std::string>& out, bool allow_single = false,
+            std::vector<std::string>* locations = nullptr) {
     const auto* n = node(key);
     if (!n) return false;
     if (allow_single && n->is_string()) {
@@ -128,11 +130,14 @@ class SectionReader {
     const auto* arr = n->as_array();
     if (!arr) return fail(*n, key, "is not an array of strings"), false;
     std::vector<std::string> values;
+    std::vector<std::string> where_defined;
     for (const auto& el : *arr) {
       if (!el.is_string()) return fail(el, key, "is not a string"), false;
       values.push_back(el.as_string()->get());
+      where_defined.push_back(errors_.source() + ":" + std::to_string(line_of(el)));
     }
     out = std::move(values);
+    if (locations != nullptr) *locations = std::move(where_defined);
     return true;
   }
 
@@ -253,7 +258,7 @@ void read_general(SectionReader r, Config& c) {
   }
   if (g.nsname.empty()) g.nsname = g.domain;
   if (g.nsadmin.empty() && !g.domain.empty()) g.nsadmin = "hostmaster." + g.domain;
-  r.read("records", g.records);
+  r.read("records", g.records, false, &g.record_locations);
   r.read("debug", g.debug);
   r.read("txt_ttl", g.txt_ttl, 0, 86400);
   r.read("negative_ttl", g.negative_ttl, 0, 60);

@@ -29,12 +29,13 @@ struct DnsTransport {
 };
 
 struct GeneralConfig {
-  std::vector<Endpoint> listen;      // "listen": a string or an array of strings
-  DnsTransport protocol;             // "protocol": both|both4|both6|udp|udp4|udp6|tcp|tcp4|tcp6
-  std::string domain;                // the zone, lowercase, no trailing dot
-  std::string nsname;                // lowercase, no trailing dot
-  std::string nsadmin;               // SOA RNAME, "admin.example.org" (no '@')
-  std::vector<std::string> records;  // static records in presentation format
+  std::vector<Endpoint> listen;               // "listen": a string or an array of strings
+  DnsTransport protocol;                      // "protocol": both|both4|both6|udp|udp4|udp6|tcp|tcp4|tcp6
+  std::string domain;                         // the zone, lowercase, no trailing dot
+  std::string nsname;                         // lowercase, no trailing dot
+  std::string nsadmin;                        // SOA RNAME, "admin.example.org" (no '@')
+  std::vector<std::string> records;           // static records in presentation format
+  std::vector<std::string> record_locations;  // "file:line" of each record, for messages
   bool debug = false;
 
   // Extensions (compatible defaults).

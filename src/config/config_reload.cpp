@@ -81,7 +81,12 @@ const std::vector<KeyRule>& key_rules() {
       ACMEDNSD_KEY("[general] domain", Apply::restart, general.domain),
       ACMEDNSD_KEY("[general] nsname", Apply::live, general.nsname),
       ACMEDNSD_KEY("[general] nsadmin", Apply::live, general.nsadmin),
-      ACMEDNSD_KEY("[general] records", Apply::live, general.records),
+      {"[general] records", Apply::live,
+       [](const Config& a, const Config& b) { return a.general.records == b.general.records; },
+       [](Config& to, const Config& from) {
+         to.general.records = from.general.records;
+         to.general.record_locations = from.general.record_locations;  // for later messages
+       }},
       ACMEDNSD_KEY("[general] debug", Apply::live, general.debug),
       ACMEDNSD_KEY("[general] txt_ttl", Apply::live, general.txt_ttl),
       ACMEDNSD_KEY("[general] negative_ttl", Apply::live, general.negative_ttl),

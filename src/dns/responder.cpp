@@ -264,7 +264,8 @@ std::size_t respond_unchecked(std::span<const std::uint8_t> query, const ClientI
                               const ZoneData& zone, const AnswerIndex& index, std::int64_t now,
                               std::span<std::uint8_t> out) {
   ParsedQuery q;
-  const ParseOutcome outcome = parse_query(query, q);
+  ParseOutcome outcome = parse_query(query, q);
+  if (client.cut && outcome == ParseOutcome::ok) outcome = ParseOutcome::formerr;
   if (outcome == ParseOutcome::drop || out.size() < kClassicUdpSize) return 0;
 
   std::size_t limit = std::min(out.size(), kMaxMessage);

@@ -18,6 +18,9 @@ enum class Transport { udp, tcp };
 
 struct ClientInfo {
   Transport transport = Transport::udp;
+  // The datagram was longer than the receive buffer and only its start is here: the
+  // answer is FORMERR (the header and question are still readable), never a guess.
+  bool cut = false;
 };
 
 // Renders the response to `query` into `out` (at least 512 bytes; 65535 lets TCP

@@ -151,9 +151,13 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
       const std::int64_t now = std::time(nullptr);
       self->context_->zone.refresh(zone, zone_generation);
       const bool query_log = self->context_->query_log.load(std::memory_order_relaxed);
+      bool confused = false;
       while (have - pos >= 2) {
         const std::size_t length = read_u16(in.data() + pos);
-        if (length == 0) co_return;  // not a DNS message: the peer is confused
+        if (length == 0) {  // not a DNS message: answer what came before it, then close
+          confused = true;
+          break;
+        }
         if (have - pos - 2 < length) break;
         const std::size_t size =
             respond({in.data() + pos + 2, length}, client, *zone, *self->context_->index, now, scratch);
@@ -173,6 +177,7 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
         auto [write_ec, written] = co_await asio::async_write(c->socket_, asio::buffer(out), use_tuple);
         if (write_ec) co_return;
       }
+      if (confused) co_return;
     }
   }
 

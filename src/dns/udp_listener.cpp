@@ -32,7 +32,7 @@ using udp = asio::ip::udp;
 using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 constexpr std::size_t kBatch = 32;
-constexpr std::size_t kMaxQuery = 4096;  // larger datagrams are not DNS queries we answer
+constexpr std::size_t kMaxQuery = 4096;  // a longer datagram gets FORMERR from its first bytes
 constexpr long kStopCheckMicros = 200000;
 constexpr int kReceiveBufferBytes = 4 << 20;
 
@@ -93,8 +93,9 @@ class UdpSocketWorker {
     const int got = ::recvmmsg(socket_.native_handle(), messages.data(), kBatch, flags, nullptr);
     if (got <= 0) return 0;
     for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
-      // A datagram cut by the buffer is not a query we can read: answer nothing.
-      lengths_[i] = (messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 ? 0 : messages[i].msg_len;
+      // A datagram cut by the buffer still has a readable header: it gets FORMERR.
+      lengths_[i] = messages[i].msg_len;
+      cut_[i] = (messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
       sender_sizes_[i] = messages[i].msg_hdr.msg_namelen;
     }
     return static_cast<std::size_t>(got);
@@ -105,12 +106,12 @@ class UdpSocketWorker {
     std::array<iovec, kBatch> vectors{};
     std::size_t ready = 0;
     const std::int64_t now = std::time(nullptr);
-    const ClientInfo client{Transport::udp};
     context_->zone.refresh(zone_, zone_generation_);
     const bool query_log = context_->query_log.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < count; ++i) {
       if (lengths_[i] == 0) continue;
       std::uint8_t* out = responses_.data() + i * response_capacity_;
+      const ClientInfo client{Transport::udp, cut_[i]};
       std::size_t size = respond({queries_.data() + i * kMaxQuery, lengths_[i]}, client, *zone_,
                                  *context_->index, now, {out, response_capacity_});
       if (size != 0 && limiter_) {
@@ -152,6 +153,7 @@ class UdpSocketWorker {
   std::vector<std::uint8_t> queries_;
   std::vector<std::uint8_t> responses_;
   std::array<sockaddr_storage, kBatch> senders_{};
+  std::array<bool, kBatch> cut_{};
   std::array<socklen_t, kBatch> sender_sizes_{};
   std::array<std::size_t, kBatch> lengths_{};
   std::unique_ptr<ResponseRateLimiter> limiter_;  // null when RRL is off

@@ -3,27 +3,56 @@
 namespace acmednsd::dns {
 namespace {
 
-// Skips a name that may end in a compression pointer. Pointers are not followed (the
-// responder never needs the names of non-question records), so a pointer loop cannot
-// make this spin. Returns false when the name runs off the end or is malformed.
+// At most this many compression pointers in one name; with the 255-byte limit on the
+// expanded name, following them always ends.
+constexpr int kMaxPointers = 64;
+
+// Checks the name at `pos` and moves `pos` past it as written. Compression pointers are
+// followed only to validate what they point at: a pointer must point backwards into
+// the message, past the header, and the name it completes must be well formed, so a
+// pointer loop or a pointer past the end makes the message FORMERR (RFC 1035 4.1.4).
 bool skip_name(std::span<const std::uint8_t> msg, std::size_t& pos) {
+  std::size_t at = pos;
   std::size_t wire = 0;
-  while (pos < msg.size()) {
-    const std::uint8_t len = msg[pos];
+  int pointers = 0;
+  bool jumped = false;
+  while (at < msg.size()) {
+    const std::uint8_t len = msg[at];
     if ((len & 0xC0) == 0xC0) {
-      if (pos + 2 > msg.size()) return false;
-      pos += 2;
-      return true;
+      if (at + 2 > msg.size()) return false;
+      const std::size_t target = (static_cast<std::size_t>(len & 0x3F) << 8) | msg[at + 1];
+      if (target < kHeaderSize || target >= at || ++pointers > kMaxPointers) return false;
+      if (!jumped) pos = at + 2;
+      jumped = true;
+      at = target;
+      continue;
     }
     if ((len & 0xC0) != 0) return false;  // 0x40/0x80: obsolete or reserved label types
-    pos += 1;
+    at += 1;
     wire += 1u + len;
     if (wire > kMaxNameWire) return false;
-    if (len == 0) return true;
-    if (len > msg.size() - pos) return false;
-    pos += len;
+    if (len == 0) {
+      if (!jumped) pos = at;
+      return true;
+    }
+    if (len > msg.size() - at) return false;
+    at += len;
   }
   return false;
+}
+
+// RFC 6891 6.1.2: the OPT rdata is a sequence of {code, length, data} options that
+// must fill it exactly.
+bool valid_edns_options(const std::uint8_t* rdata, std::size_t size) {
+  std::size_t pos = 0;
+  while (pos < size) {
+    if (size - pos < 4) return false;
+    const std::size_t length = read_u16(rdata + pos + 2);
+    pos += 4;
+    if (length > size - pos) return false;
+    pos += length;
+  }
+  return true;
 }
 
 // The question name must be written out in full: the only earlier bytes are the
@@ -84,7 +113,8 @@ ParseOutcome parse_query(std::span<const std::uint8_t> query, ParsedQuery& out) 
     if (type == rrtype::OPT) {
       const bool in_additional = i >= std::uint32_t{ancount} + nscount;
       // RFC 6891 6.1.1: one OPT, in the additional section, owned by the root.
-      if (out.has_opt || !in_additional || pos - owner != 11 || query[owner] != 0) {
+      if (out.has_opt || !in_additional || pos - owner != 11 || query[owner] != 0 ||
+          !valid_edns_options(query.data() + pos, rdlength)) {
         return ParseOutcome::formerr;
       }
       out.has_opt = true;

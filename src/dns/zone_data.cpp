@@ -29,9 +29,12 @@ Result<LdnsRdf> parse_dname(const std::string& text, const char* what) {
   return rdf;
 }
 
-Error record_error(std::size_t i, const std::string& record, const std::string& why) {
+// Names the file and line of the record when the config loader recorded them.
+Error record_error(const GeneralConfig& general, std::size_t i, const std::string& record,
+                   const std::string& why) {
+  const std::string where = i < general.record_locations.size() ? general.record_locations[i] + ": " : "";
   return make_error("config_invalid",
-                    "[general] records[" + std::to_string(i) + "] \"" + record + "\": " + why);
+                    where + "[general] records[" + std::to_string(i) + "] \"" + record + "\": " + why);
 }
 
 void add_unique_rdata(RrSet& set, std::vector<std::uint8_t> rdata, std::uint32_t ttl) {
@@ -140,35 +143,38 @@ Result<std::shared_ptr<const ZoneData>> ZoneData::build(const GeneralConfig& gen
         ldns_rr_new_frm_str(&raw, text.c_str(), general.static_ttl, origin->get(), nullptr);
     LdnsRr rr(raw);
     if (status != LDNS_STATUS_OK || !rr) {
-      return record_error(i, text, ldns_get_errorstr_by_id(status));
+      return record_error(general, i, text, ldns_get_errorstr_by_id(status));
     }
-    if (ldns_rr_get_class(rr.get()) != LDNS_RR_CLASS_IN) return record_error(i, text, "class is not IN");
+    if (ldns_rr_get_class(rr.get()) != LDNS_RR_CLASS_IN)
+      return record_error(general, i, text, "class is not IN");
     const ldns_rdf* owner = ldns_rr_owner(rr.get());
     char relative[kMaxNameWire + 1];
     std::size_t relative_size = 0;
     bool inside = false;
     if (!relative_name_of(ldns_rdf_data(owner), ldns_rdf_size(owner), zone->origin_wire_,
                           zone->origin_labels_, relative, sizeof relative, relative_size, inside)) {
-      return record_error(i, text,
+      return record_error(general, i, text,
                           inside ? "owner name has unsupported characters"
                                  : "owner name is outside the zone " + general.domain);
     }
     const std::uint16_t type = ldns_rr_get_type(rr.get());
-    if (type == rrtype::SOA) return record_error(i, text, "the SOA is generated from nsname/nsadmin");
+    if (type == rrtype::SOA)
+      return record_error(general, i, text, "the SOA is generated from nsname/nsadmin");
     if (type == rrtype::OPT || type == rrtype::ANY || type == rrtype::AXFR || type == rrtype::IXFR) {
-      return record_error(i, text, "not a data type");
+      return record_error(general, i, text, "not a data type");
     }
     LdnsBuffer buffer(ldns_buffer_new(256));
     if (!buffer || ldns_rr_rdata2buffer_wire(buffer.get(), rr.get()) != LDNS_STATUS_OK) {
-      return record_error(i, text, "cannot encode its data");
+      return record_error(general, i, text, "cannot encode its data");
     }
     std::vector<std::uint8_t> rdata(ldns_buffer_begin(buffer.get()),
                                     ldns_buffer_begin(buffer.get()) + ldns_buffer_position(buffer.get()));
-    if (rdata.size() > 0xFFFF) return record_error(i, text, "data too long");
+    if (rdata.size() > 0xFFFF) return record_error(general, i, text, "data too long");
     const std::string name(relative, relative_size);
-    if (name.empty() && type == rrtype::CNAME) return record_error(i, text, "a CNAME cannot be at the apex");
+    if (name.empty() && type == rrtype::CNAME)
+      return record_error(general, i, text, "a CNAME cannot be at the apex");
     if (name.find('*', 1) != std::string::npos || (name[0] == '*' && name.size() > 1 && name[1] != '.')) {
-      return record_error(i, text, "'*' is only allowed as the whole leftmost label");
+      return record_error(general, i, text, "'*' is only allowed as the whole leftmost label");
     }
     ZoneNode& node = nodes[name];
     node.name = name;
@@ -180,7 +186,7 @@ Result<std::shared_ptr<const ZoneData>> ZoneData::build(const GeneralConfig& gen
     add_unique_rdata(rrset_of(node, type), std::move(rdata), ldns_rr_ttl(rr.get()));
     const bool has_cname = node.find(rrtype::CNAME) != nullptr;
     if (has_cname && (node.rrsets.size() > 1 || node.find(rrtype::CNAME)->rdatas.size() > 1)) {
-      return record_error(i, text, "a CNAME cannot share its owner name with other records");
+      return record_error(general, i, text, "a CNAME cannot share its owner name with other records");
     }
   }
 

@@ -187,6 +187,9 @@ asio::awaitable<bool> serve(std::shared_ptr<ServerState> st, Connection& conn, S
     parser.header_limit(st->api.max_header_bytes);
     parser.body_limit(st->api.max_body_bytes);
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kTuple);
+    // Beast applies header_limit to what one parse step sees, so a header that arrives
+    // in one large segment can exceed it; the bytes it consumed for the header cannot.
+    if (!hec && hn > st->api.max_header_bytes) hec = http::error::header_limit;
     if (!hec) {
       const auto& h = parser.get();
       if (auto expect = h[http::field::expect]; iequals_ascii(expect, "100-continue")) {

@@ -103,6 +103,25 @@ TEST_CASE("messages answered with FORMERR", "[dns][malformed]") {
     bad_rdlen.back() = 9;  // OPT RDLENGTH beyond the end
     cases.push_back({"OPT rdlength past the end", bad_rdlen, true});
   }
+  // An additional A record whose owner is a compression pointer; rdata 127.0.0.1.
+  auto with_additional = [&](std::uint8_t hi, std::uint8_t lo) {
+    auto m = q;
+    m[11] = 1;
+    m.insert(m.end(), {hi, lo, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x0E, 0x10, 0x00, 0x04, 127, 0, 0, 1});
+    return m;
+  };
+  const auto self = static_cast<std::uint8_t>(q.size());  // where the pointer itself lands
+  cases.push_back({"record owner pointing at itself", with_additional(0xC0, self), true});
+  cases.push_back({"record owner pointing past the end", with_additional(0xC0, 0xFF), true});
+  cases.push_back({"record owner pointing into the header", with_additional(0xC0, 0x02), true});
+  {
+    auto opt = good_query(true);
+    // OPT rdata holding one option whose length (16) runs past the rdata (8 bytes).
+    opt[opt.size() - 2] = 0;
+    opt[opt.size() - 1] = 8;
+    opt.insert(opt.end(), {0x00, 0x0A, 0x00, 0x10, 1, 2, 3, 4});
+    cases.push_back({"EDNS option longer than the OPT rdata", opt, true});
+  }
   for (const auto& c : cases) {
     INFO(c.what);
     const Reply r = f.ask(c.bytes);
@@ -113,6 +132,28 @@ TEST_CASE("messages answered with FORMERR", "[dns][malformed]") {
     CHECK(r.answers() == 0);
     CHECK(ldns_pkt_qdcount(r.pkt.get()) == (c.echoes_question ? 1 : 0));
   }
+}
+
+TEST_CASE("well-formed compression and EDNS options are accepted", "[dns][malformed]") {
+  Fixture f;
+  auto q = good_query();
+  q[11] = 1;  // an additional record owned by the question name, through a pointer
+  q.insert(q.end(), {0xC0, 0x0C, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x0E, 0x10, 0x00, 0x04, 127, 0, 0, 1});
+  CHECK(f.ask(q).rcode() == LDNS_RCODE_NOERROR);
+  auto opt = good_query(true);
+  opt[opt.size() - 1] = 12;  // one 8-byte cookie option: exactly fills the rdata
+  opt.insert(opt.end(), {0x00, 0x0A, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8});
+  CHECK(f.ask(opt).rcode() == LDNS_RCODE_NOERROR);
+}
+
+TEST_CASE("a datagram cut by the receive buffer gets FORMERR, not an answer", "[dns][malformed]") {
+  Fixture f;
+  const auto q = good_query();
+  std::vector<std::uint8_t> out(1232);
+  const std::size_t n = respond(q, ClientInfo{Transport::udp, true}, *f.zone, f.index, kNow, out);
+  REQUIRE(n >= 12);
+  CHECK((out[3] & 0x0F) == LDNS_RCODE_FORMERR);
+  CHECK(read_u16(out.data() + 6) == 0);  // no answers
 }
 
 TEST_CASE("opcodes other than QUERY get NOTIMP", "[dns][malformed]") {
