@@ -140,8 +140,12 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
       const auto remote = c->socket_.remote_endpoint(ec);
       peer = ec ? "?" : sockaddr_text(remote.data());
     }
+    bool message_done = true;
     for (;;) {
-      c->deadline_ = std::chrono::steady_clock::now() + idle;
+      // The idle timeout restarts only after a complete message: a client trickling a
+      // frame a byte at a time cannot hold a connection slot past it (slowloris).
+      if (message_done) c->deadline_ = std::chrono::steady_clock::now() + idle;
+      message_done = false;
       auto [ec, n] =
           co_await c->socket_.async_read_some(asio::buffer(in.data() + have, in.size() - have), use_tuple);
       if (ec) co_return;
@@ -168,12 +172,14 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
           out.insert(out.end(), scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(size));
         }
         pos += 2 + length;
+        message_done = true;
       }
       std::memmove(in.data(), in.data() + pos, have - pos);
       have -= pos;
       // A frame may be up to 64 KiB: grow only when one needs it.
       if (have >= 2 && read_u16(in.data()) + 2u > in.size()) in.resize(read_u16(in.data()) + 2u);
       if (!out.empty()) {
+        c->deadline_ = std::chrono::steady_clock::now() + idle;  // the answers get a full period
         auto [write_ec, written] = co_await asio::async_write(c->socket_, asio::buffer(out), use_tuple);
         if (write_ec) co_return;
       }

@@ -6,6 +6,13 @@
 // per burst) spent a fifth of the CPU in context switches and capped UDP well below
 // Knot; a thread per socket waking straight from the socket's wait queue does not.
 // TCP, which needs timers and many connections, stays on the io_context.
+//
+// A socket bound to a wildcard address (":53") asks the kernel for each datagram's
+// destination (IP_PKTINFO / IPV6_PKTINFO) and answers from that same address: on a
+// host with several addresses the kernel's own choice of source would be the default
+// route's, and resolvers drop an answer that comes from another address than the one
+// they asked.
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -36,10 +43,17 @@ constexpr std::size_t kMaxQuery = 4096;  // a longer datagram gets FORMERR from 
 constexpr long kStopCheckMicros = 200000;
 constexpr int kReceiveBufferBytes = 4 << 20;
 
+// Room for one IP_PKTINFO or IPV6_PKTINFO control message (and some slack), aligned
+// as the CMSG macros require.
+struct alignas(cmsghdr) Control {
+  unsigned char bytes[64];
+};
+
 class UdpSocketWorker {
  public:
-  UdpSocketWorker(asio::io_context& io, std::shared_ptr<const ServingContext> context)
+  UdpSocketWorker(asio::io_context& io, std::shared_ptr<const ServingContext> context, bool wildcard)
       : socket_(io),
+        wildcard_(wildcard),
         context_(std::move(context)),
         response_capacity_(context_->zone.load()->edns_udp_size),
         queries_(kBatch * kMaxQuery),
@@ -89,6 +103,10 @@ class UdpSocketWorker {
       messages[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
       messages[i].msg_hdr.msg_iov = &vectors[i];
       messages[i].msg_hdr.msg_iovlen = 1;
+      if (wildcard_) {
+        messages[i].msg_hdr.msg_control = controls_[i].bytes;
+        messages[i].msg_hdr.msg_controllen = sizeof controls_[i].bytes;
+      }
     }
     const int got = ::recvmmsg(socket_.native_handle(), messages.data(), kBatch, flags, nullptr);
     if (got <= 0) return 0;
@@ -96,6 +114,7 @@ class UdpSocketWorker {
       // A datagram cut by the buffer still has a readable header: it gets FORMERR.
       lengths_[i] = messages[i].msg_len;
       cut_[i] = (messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+      control_sizes_[i] = wildcard_ ? reply_control(messages[i].msg_hdr, controls_[i]) : 0;
       sender_sizes_[i] = messages[i].msg_hdr.msg_namelen;
     }
     return static_cast<std::size_t>(got);
@@ -126,6 +145,10 @@ class UdpSocketWorker {
       replies[ready].msg_hdr.msg_namelen = sender_sizes_[i];
       replies[ready].msg_hdr.msg_iov = &vectors[ready];
       replies[ready].msg_hdr.msg_iovlen = 1;
+      if (control_sizes_[i] != 0) {
+        replies[ready].msg_hdr.msg_control = controls_[i].bytes;
+        replies[ready].msg_hdr.msg_controllen = control_sizes_[i];
+      }
       ++ready;
     }
     std::size_t sent = 0;
@@ -143,7 +166,44 @@ class UdpSocketWorker {
     }
   }
 
+  // Rewrites the control data received with a datagram into the control data of its
+  // reply: the same destination address as source. Returns its size, 0 when absent.
+  static std::size_t reply_control(msghdr& received, Control& control) {
+    Control reply{};
+    for (cmsghdr* c = CMSG_FIRSTHDR(&received); c != nullptr; c = CMSG_NXTHDR(&received, c)) {
+      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        in_pktinfo info{};
+        std::memcpy(&info, CMSG_DATA(c), sizeof info);
+        in_pktinfo out{};
+        out.ipi_spec_dst = info.ipi_addr;  // answer from the address that was asked
+        out.ipi_ifindex = info.ipi_ifindex;
+        return write_control(reply, control, IPPROTO_IP, IP_PKTINFO, &out, sizeof out);
+      }
+      if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+        in6_pktinfo info{};
+        std::memcpy(&info, CMSG_DATA(c), sizeof info);
+        return write_control(reply, control, IPPROTO_IPV6, IPV6_PKTINFO, &info, sizeof info);
+      }
+    }
+    return 0;
+  }
+
+  static std::size_t write_control(Control& scratch, Control& control, int level, int type, const void* data,
+                                   std::size_t size) {
+    msghdr m{};
+    m.msg_control = scratch.bytes;
+    m.msg_controllen = CMSG_SPACE(size);
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = level;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(size);
+    std::memcpy(CMSG_DATA(c), data, size);
+    control = scratch;
+    return CMSG_SPACE(size);
+  }
+
   udp::socket socket_;
+  bool wildcard_;  // bound to 0.0.0.0 or ::, so replies carry their source address
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::shared_ptr<const ServingContext> context_;
@@ -154,6 +214,8 @@ class UdpSocketWorker {
   std::vector<std::uint8_t> responses_;
   std::array<sockaddr_storage, kBatch> senders_{};
   std::array<bool, kBatch> cut_{};
+  std::array<Control, kBatch> controls_{};
+  std::array<std::size_t, kBatch> control_sizes_{};
   std::array<socklen_t, kBatch> sender_sizes_{};
   std::array<std::size_t, kBatch> lengths_{};
   std::unique_ptr<ResponseRateLimiter> limiter_;  // null when RRL is off
@@ -188,6 +250,16 @@ Status bind_socket(udp::socket& socket, const ListenAddress& where, bool share_p
     boost::system::error_code ignored;
     socket.set_option(asio::socket_base::receive_buffer_size(kReceiveBufferBytes), ignored);
   }
+  if (!ec && share_port && where.address.is_unspecified()) {
+    // Learn each datagram's destination so the reply can come from it (see the top).
+    const int on = 1;
+    const int fd = socket.native_handle();
+    int rc = ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);  // also IPv4 on a dual-stack ::
+    if (rc != 0 && where.address.is_v4()) ec.assign(errno, boost::system::system_category());
+    if (where.address.is_v6() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) != 0) {
+      ec.assign(errno, boost::system::system_category());
+    }
+  }
   if (!ec) socket.bind(endpoint, ec);
   if (ec) {
     return make_error("listen_failed", "cannot listen on udp " + where.to_string() + ": " + ec.message());
@@ -209,7 +281,7 @@ Result<std::shared_ptr<Listener>> open_udp_listener(asio::io_context& io, const 
   }
   std::vector<std::shared_ptr<UdpSocketWorker>> workers;
   for (unsigned i = 0; i < std::max(1u, sockets); ++i) {
-    auto worker = std::make_shared<UdpSocketWorker>(io, context);
+    auto worker = std::make_shared<UdpSocketWorker>(io, context, where.address.is_unspecified());
     if (auto st = bind_socket(worker->socket(), where, true, port); !st) return st.error();
     port = worker->socket().local_endpoint().port();  // port 0: the others join the first
     workers.push_back(std::move(worker));

@@ -305,6 +305,37 @@ def test_slowloris_connections_closed_after_idle_timeout_others_served():
 
 # ---- 3. connection flood ----
 
+def test_trickled_frame_is_cut_at_the_idle_timeout():
+    """A client sending a frame one byte every 0.4 s never lets 2 s pass without data,
+    but its message must still complete within the idle timeout of the last complete
+    one; otherwise a few such clients would hold every connection slot forever."""
+    idle_ms = 2000
+    with Server(sections={"general": {"tcp_idle_timeout_ms": idle_ms}}) as s:
+        name, value = account_with_value(s, 8)
+        sock = tcp_connect("127.0.0.1", s.dns_port)
+        try:
+            expect_txt(tcp_exchange(sock, 0x4141, name), [value], "a first complete query")
+            frame = framed(query_bytes(0x4242, name))
+            start = time.monotonic()
+            closed_at = None
+            for i in range(len(frame)):  # bounded: one pass over the frame
+                try:
+                    sock.sendall(frame[i:i + 1])
+                except OSError:
+                    closed_at = time.monotonic() - start
+                    break
+                time.sleep(0.4)
+                if not still_open(sock):
+                    closed_at = time.monotonic() - start
+                    break
+            check(closed_at is not None, "the trickling connection was never closed")
+            check(idle_ms / 1000 * 0.5 <= closed_at <= idle_ms / 1000 + 3.0,
+                  f"closed after {closed_at:.1f}s, expected about {idle_ms / 1000:.0f}s")
+        finally:
+            sock.close()
+        check(tcp_ask("127.0.0.1", s.dns_port, name) is not None, "TCP still answers others")
+
+
 def test_connection_flood_leaves_server_healthy_and_cap_intact():
     """Hundreds of connections opened and dropped at once (FIN, RST via SO_LINGER 0, RST
     with a half-sent query), then more held than the cap allows. Afterwards everything
@@ -472,24 +503,6 @@ def test_empty_host_listens_on_every_address():
                 check(dig_tcp(s, name, "127.0.0.1", port) == [value], f"protocol={protocol}: dig +tcp")
 
 
-def known_bug(reason):
-    """Strict expected failure: the test must fail while the bug is there (it is
-    reported as XFAIL) and fails loudly once it passes, so the marker gets removed."""
-    def wrap(test):
-        def run():
-            try:
-                test()
-            except AssertionError as e:
-                print(f"XFAIL {test.__name__}: known bug: {reason}\n      {e}", flush=True)
-                return
-            raise AssertionError(f"XPASS {test.__name__}: fixed? remove @known_bug ({reason})")
-        run.__name__ = test.__name__
-        return run
-    return wrap
-
-
-@known_bug("udp_listener.cpp answers from a wildcard socket without IP_PKTINFO, so the "
-           "reply leaves from the kernel's default source address, not the queried one")
 def test_wildcard_udp_reply_comes_from_the_queried_address():
     """A server on the wildcard must answer a UDP query from the address the query was
     sent to: resolvers (and dig) drop replies from any other address. 127.0.0.2 stands
@@ -554,6 +567,7 @@ def test_taken_address_exits_with_address_already_in_use():
 if __name__ == "__main__":
     run_main([
         test_tcp_cap_closes_extra_connection_at_accept_udp_unaffected,
+        test_trickled_frame_is_cut_at_the_idle_timeout,
         test_slowloris_connections_closed_after_idle_timeout_others_served,
         test_connection_flood_leaves_server_healthy_and_cap_intact,
         test_pipelined_queries_in_one_write_and_split_frames,
