@@ -137,7 +137,11 @@ class Server:
         self.write_config()
         self.process = None
         if start:
-            self.start()
+            try:
+                self.start()
+            except BaseException:
+                self.close()  # no `with` block owns us yet: stop the process, remove the dir
+                raise
 
     def write_config(self):
         """Writes self.config (and extra_toml) to config_path, e.g. before a SIGHUP."""
