@@ -147,7 +147,7 @@ Result<std::vector<std::uint8_t>> jws_sign(EVP_PKEY* key, std::string_view signi
   const unsigned char* cursor = der.data();
   ECDSA_SIG* parsed = d2i_ECDSA_SIG(nullptr, &cursor, static_cast<long>(der.size()));
   if (parsed == nullptr) return make_error("crypto", "malformed ECDSA signature");
-  const std::unique_ptr<ECDSA_SIG, OpensslDeleter<ECDSA_SIG_free>> signature(parsed);
+  const std::unique_ptr<ECDSA_SIG, FreeWith<ECDSA_SIG_free>> signature(parsed);
   const std::size_t size = coordinate_size(key);
   std::vector<std::uint8_t> raw(2 * size);
   if (BN_bn2binpad(ECDSA_SIG_get0_r(parsed), raw.data(), static_cast<int>(size)) < 0 ||

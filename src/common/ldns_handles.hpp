@@ -10,22 +10,15 @@
 
 #include <memory>
 
+#include "common/c_handle.hpp"
+
 namespace acmednsd {
 
-// Frees an ldns handle with the ldns function that owns its kind of object.
-template <auto FreeFunction>
-struct LdnsFree {
-  template <typename T>
-  void operator()(T* handle) const {
-    FreeFunction(handle);
-  }
-};
-
-using LdnsRr = std::unique_ptr<ldns_rr, LdnsFree<ldns_rr_free>>;
-using LdnsRdf = std::unique_ptr<ldns_rdf, LdnsFree<ldns_rdf_deep_free>>;
-using LdnsBuffer = std::unique_ptr<ldns_buffer, LdnsFree<ldns_buffer_free>>;
-using LdnsPkt = std::unique_ptr<ldns_pkt, LdnsFree<ldns_pkt_free>>;
-using LdnsResolver = std::unique_ptr<ldns_resolver, LdnsFree<ldns_resolver_deep_free>>;
-using LdnsRrList = std::unique_ptr<ldns_rr_list, LdnsFree<ldns_rr_list_deep_free>>;
+using LdnsRr = std::unique_ptr<ldns_rr, FreeWith<ldns_rr_free>>;
+using LdnsRdf = std::unique_ptr<ldns_rdf, FreeWith<ldns_rdf_deep_free>>;
+using LdnsBuffer = std::unique_ptr<ldns_buffer, FreeWith<ldns_buffer_free>>;
+using LdnsPkt = std::unique_ptr<ldns_pkt, FreeWith<ldns_pkt_free>>;
+using LdnsResolver = std::unique_ptr<ldns_resolver, FreeWith<ldns_resolver_deep_free>>;
+using LdnsRrList = std::unique_ptr<ldns_rr_list, FreeWith<ldns_rr_list_deep_free>>;
 
 }  // namespace acmednsd

@@ -20,10 +20,12 @@ bool same_endpoint(const Endpoint& a, const Endpoint& b) {
   return a.host == b.host && a.port == b.port;
 }
 
-bool same_endpoints(const std::vector<Endpoint>& a, const std::vector<Endpoint>& b) {
+// Element-wise comparison of two lists with `same`.
+template <typename T, typename Same>
+bool same_each(const std::vector<T>& a, const std::vector<T>& b, Same same) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (!same_endpoint(a[i], b[i])) return false;
+    if (!same(a[i], b[i])) return false;
   }
   return true;
 }
@@ -45,14 +47,6 @@ bool same_certificate(const CertificateConfig& a, const CertificateConfig& b) {
          a.deploy_command == b.deploy_command;
 }
 
-bool same_certificates(const std::vector<CertificateConfig>& a, const std::vector<CertificateConfig>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (!same_certificate(a[i], b[i])) return false;
-  }
-  return true;
-}
-
 bool same_acme(const AcmeConfig& a, const AcmeConfig& b) {
   return a.directory == b.directory && a.email == b.email && a.agree_terms == b.agree_terms &&
          a.eab_kid == b.eab_kid && a.eab_hmac_key == b.eab_hmac_key && a.ca_bundle == b.ca_bundle &&
@@ -71,7 +65,9 @@ const std::vector<KeyRule>& key_rules() {
   static const std::vector<KeyRule> rules = {
       // [general]: the zone's data is rebuilt and swapped in; sockets and the store stay.
       {"[general] listen", Apply::restart,
-       [](const Config& a, const Config& b) { return same_endpoints(a.general.listen, b.general.listen); },
+       [](const Config& a, const Config& b) {
+         return same_each(a.general.listen, b.general.listen, same_endpoint);
+       },
        nullptr},
       {"[general] protocol", Apply::restart,
        [](const Config& a, const Config& b) {
@@ -152,7 +148,9 @@ const std::vector<KeyRule>& key_rules() {
       {"[acme]", Apply::restart, [](const Config& a, const Config& b) { return same_acme(a.acme, b.acme); },
        nullptr},
       {"[[certificate]]", Apply::restart,
-       [](const Config& a, const Config& b) { return same_certificates(a.certificates, b.certificates); },
+       [](const Config& a, const Config& b) {
+         return same_each(a.certificates, b.certificates, same_certificate);
+       },
        nullptr},
   };
   return rules;
