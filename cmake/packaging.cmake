@@ -8,7 +8,7 @@ set(ACMEDNSD_DEPLOY_DIR ${PROJECT_SOURCE_DIR}/deploy)
 # target (tests, benchmarks) when only the server goes into the package.
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
-install(FILES ${ACMEDNSD_DEPLOY_DIR}/systemd/acme-dnsd.service
+install(FILES ${ACMEDNSD_DEPLOY_DIR}/systemd/acme-dnsd.service ${ACMEDNSD_DEPLOY_DIR}/systemd/acme-dnsd.socket
   DESTINATION /lib/systemd/system COMPONENT acme-dnsd)
 install(FILES ${ACMEDNSD_DEPLOY_DIR}/debian/config.toml
   DESTINATION /etc/acme-dnsd COMPONENT acme-dnsd)

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "common/log.hpp"
 #include "dns/listeners.hpp"
 #include "dns/responder.hpp"
+#include "dns/socket_activation.hpp"
 #include "dns/zone_data.hpp"
 
 namespace acmednsd::dns {
@@ -55,6 +57,33 @@ Result<std::vector<ListenAddress>> resolve_listen(const GeneralConfig& general) 
     out.push_back(a);
   }
   return out;
+}
+
+// Hands the sockets systemd passed (socket activation) to the configured addresses they
+// match; one that matches none is closed with a warning rather than left half-served.
+void attach_inherited_sockets(std::vector<ListenAddress>& addresses, const DnsTransport& protocol) {
+  auto& inherited = inherited_sockets();
+  for (auto& a : addresses) {
+    for (auto& s : inherited) {
+      if (s.used || s.port != a.port || s.address != a.address.to_string()) continue;
+      if (s.datagram && protocol.udp && a.inherited_udp_fd < 0) {
+        a.inherited_udp_fd = s.fd;
+        s.used = true;
+      } else if (!s.datagram && protocol.tcp && a.inherited_tcp_fd < 0) {
+        a.inherited_tcp_fd = s.fd;
+        s.used = true;
+      }
+    }
+  }
+  for (auto& s : inherited) {
+    if (s.used) continue;
+    const std::string where = s.address.find(':') != std::string::npos ? "[" + s.address + "]" : s.address;
+    log::warning(
+        "socket passed by systemd matches no [general] listen address; closed",
+        {{"socket", std::string(s.datagram ? "udp " : "tcp ") + where + ":" + std::to_string(s.port)}});
+    ::close(s.fd);
+    s.used = true;
+  }
 }
 
 class DnsServerImpl : public DnsServer {
@@ -131,6 +160,7 @@ Result<std::unique_ptr<DnsServer>> DnsServer::create(asio::io_context& io, const
   if (!zone) return zone.error();
   auto addresses = resolve_listen(config.general);
   if (!addresses) return addresses.error();
+  attach_inherited_sockets(addresses.value(), config.general.protocol);
 
   auto context = std::make_shared<ServingContext>();
   context->zone.store(zone.value());

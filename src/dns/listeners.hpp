@@ -63,6 +63,9 @@ struct ListenAddress {
   boost::asio::ip::address address;
   std::uint16_t port = 0;
   bool v6_only = true;  // false only for the dual-stack wildcard "::"
+  // Sockets systemd bound for us (socket activation), -1 when we bind ourselves.
+  int inherited_udp_fd = -1;
+  int inherited_tcp_fd = -1;
 
   [[nodiscard]] std::string to_string() const;
 };

@@ -206,6 +206,14 @@ Result<std::shared_ptr<Listener>> open_tcp_listener(asio::io_context& io, const 
   boost::system::error_code ec;
   const tcp::endpoint endpoint(where.address, where.port);
   tcp::acceptor& acceptor = listener->acceptor();
+  if (where.inherited_tcp_fd >= 0) {  // socket activation: systemd bound and listens
+    acceptor.assign(endpoint.protocol(), where.inherited_tcp_fd, ec);
+    if (ec) {
+      return make_error("listen_failed", "cannot use the tcp socket systemd passed for " + where.to_string() +
+                                             ": " + ec.message());
+    }
+    return std::shared_ptr<Listener>(std::move(listener));
+  }
   acceptor.open(endpoint.protocol(), ec);
   if (!ec && where.address.is_v6()) acceptor.set_option(asio::ip::v6_only(where.v6_only), ec);
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);  // restarts in TIME_WAIT

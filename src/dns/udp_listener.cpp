@@ -14,6 +14,7 @@
 // they asked.
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <array>
 #include <boost/asio/ip/udp.hpp>
@@ -238,6 +239,34 @@ class UdpListener : public Listener {
   std::vector<std::shared_ptr<UdpSocketWorker>> workers_;
 };
 
+// Learn each datagram's destination so the reply can come from it (see the top).
+boost::system::error_code enable_pktinfo(udp::socket& socket, const ListenAddress& where) {
+  boost::system::error_code ec;
+  const int on = 1;
+  const int fd = socket.native_handle();
+  const int rc = ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);  // also IPv4 on a dual-stack ::
+  if (rc != 0 && where.address.is_v4()) ec.assign(errno, boost::system::system_category());
+  if (where.address.is_v6() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) != 0) {
+    ec.assign(errno, boost::system::system_category());
+  }
+  return ec;
+}
+
+// Socket activation: every worker reads the one socket systemd bound (a dup each, so
+// each worker owns and closes its own descriptor).
+Status adopt_socket(udp::socket& socket, const ListenAddress& where, int fd) {
+  boost::system::error_code ec;
+  const int own = ::dup(fd);
+  if (own < 0) ec.assign(errno, boost::system::system_category());
+  if (!ec) socket.assign(where.address.is_v6() ? udp::v6() : udp::v4(), own, ec);
+  if (!ec && where.address.is_unspecified()) ec = enable_pktinfo(socket, where);
+  if (ec) {
+    return make_error("listen_failed", "cannot use the udp socket systemd passed for " + where.to_string() +
+                                           ": " + ec.message());
+  }
+  return ok_status();
+}
+
 Status bind_socket(udp::socket& socket, const ListenAddress& where, bool share_port, std::uint16_t port) {
   boost::system::error_code ec;
   const udp::endpoint endpoint(where.address, port);
@@ -250,16 +279,7 @@ Status bind_socket(udp::socket& socket, const ListenAddress& where, bool share_p
     boost::system::error_code ignored;
     socket.set_option(asio::socket_base::receive_buffer_size(kReceiveBufferBytes), ignored);
   }
-  if (!ec && share_port && where.address.is_unspecified()) {
-    // Learn each datagram's destination so the reply can come from it (see the top).
-    const int on = 1;
-    const int fd = socket.native_handle();
-    int rc = ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);  // also IPv4 on a dual-stack ::
-    if (rc != 0 && where.address.is_v4()) ec.assign(errno, boost::system::system_category());
-    if (where.address.is_v6() && ::setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) != 0) {
-      ec.assign(errno, boost::system::system_category());
-    }
-  }
+  if (!ec && share_port && where.address.is_unspecified()) ec = enable_pktinfo(socket, where);
   if (!ec) socket.bind(endpoint, ec);
   if (ec) {
     return make_error("listen_failed", "cannot listen on udp " + where.to_string() + ": " + ec.message());
@@ -272,6 +292,16 @@ Status bind_socket(udp::socket& socket, const ListenAddress& where, bool share_p
 Result<std::shared_ptr<Listener>> open_udp_listener(asio::io_context& io, const ListenAddress& where,
                                                     unsigned sockets,
                                                     std::shared_ptr<const ServingContext> context) {
+  std::vector<std::shared_ptr<UdpSocketWorker>> workers;
+  if (where.inherited_udp_fd >= 0) {
+    for (unsigned i = 0; i < std::max(1u, sockets); ++i) {
+      auto worker = std::make_shared<UdpSocketWorker>(io, context, where.address.is_unspecified());
+      if (auto st = adopt_socket(worker->socket(), where, where.inherited_udp_fd); !st) return st.error();
+      workers.push_back(std::move(worker));
+    }
+    ::close(where.inherited_udp_fd);  // each worker holds its own dup
+    return std::shared_ptr<Listener>(std::make_shared<UdpListener>(std::move(workers)));
+  }
   std::uint16_t port = where.port;
   if (port != 0) {
     // SO_REUSEPORT would let us share a port another process holds with the same
@@ -279,7 +309,6 @@ Result<std::shared_ptr<Listener>> open_udp_listener(asio::io_context& io, const 
     udp::socket probe(io);
     if (auto st = bind_socket(probe, where, false, port); !st) return st.error();
   }
-  std::vector<std::shared_ptr<UdpSocketWorker>> workers;
   for (unsigned i = 0; i < std::max(1u, sockets); ++i) {
     auto worker = std::make_shared<UdpSocketWorker>(io, context, where.address.is_unspecified());
     if (auto st = bind_socket(worker->socket(), where, true, port); !st) return st.error();

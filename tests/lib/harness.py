@@ -60,12 +60,12 @@ def toml_value(v):
 class Process:
     """A background process stopped by PID (SIGTERM, then SIGKILL after a bound)."""
 
-    def __init__(self, argv, log_path, env=None, cwd=None):
+    def __init__(self, argv, log_path, env=None, cwd=None, **popen_args):
         self.argv = argv
         self.log_path = log_path
         self.log = open(log_path, "ab")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=env, cwd=cwd)
+                                     stdin=subprocess.DEVNULL, env=env, cwd=cwd, **popen_args)
 
     @property
     def pid(self):

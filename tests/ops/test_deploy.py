@@ -39,6 +39,17 @@ def test_verify():
         assert r.returncode == 0 and r.stderr.strip() == "", r.stderr
 
 
+def test_verify_socket_unit():
+    """The optional acme-dnsd.socket (socket activation of port 53) verifies together
+    with the service it activates."""
+    with tempfile.TemporaryDirectory() as tmp:
+        service = unit_copy(tmp)
+        socket_unit = os.path.join(tmp, "acme-dnsd.socket")
+        shutil.copy(os.path.join(os.path.dirname(UNIT), "acme-dnsd.socket"), socket_unit)
+        r = analyze("verify", socket_unit, service)
+        assert r.returncode == 0 and r.stderr.strip() == "", r.stderr
+
+
 def test_exposure_score():
     with tempfile.TemporaryDirectory() as tmp:
         r = analyze("security", "--offline=true", "--no-pager", unit_copy(tmp))
@@ -73,5 +84,5 @@ def test_check_config_of_shipped_configs():
 
 
 if __name__ == "__main__":
-    harness.run_main([test_verify, test_exposure_score, test_hardening_directives,
+    harness.run_main([test_verify, test_verify_socket_unit, test_exposure_score, test_hardening_directives,
                       test_check_config_of_shipped_configs])
