@@ -412,8 +412,9 @@ void ApiService::write_value(const std::string& subdomain, const std::string& va
 // ---- Operations ----
 
 ApiResponse ApiService::ready_response() {
-  if (store_.ready()) return json_response(200, "{\"status\": \"ready\"}");
-  return json_response(503, "{\"status\": \"not_ready\", \"reason\": \"the database does not answer\"}");
+  const std::string reason = store_.unavailable_reason();
+  if (reason.empty()) return json_response(200, "{\"status\": \"ready\"}");
+  return json_response(503, "{\"status\": \"not_ready\", \"reason\": \"" + json_escape(reason) + "\"}");
 }
 
 ApiResponse ApiService::metrics_response() {

@@ -3,6 +3,8 @@
 // operations, each expressed as a writer Job.
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -69,6 +71,17 @@ class StoreImpl final : public Store {
     if (auto s = checkpoint_conn->exec("PRAGMA synchronous = FULL"); !s) return s;
     auto ctx = store_detail::prepare_writer(std::move(conn.value()), options_.retention.limit);
     if (!ctx) return ctx.error();
+    struct stat opened {};
+    if (::stat(options_.path.c_str(), &opened) != 0) {
+      return make_error("db_error", options_.path + ": " + std::strerror(errno));
+    }
+    file_device_ = opened.st_dev;
+    file_inode_ = opened.st_ino;
+    ctx->before_commit = [this] {
+      auto placed = file_in_place();
+      if (!placed) log::error("refusing to commit", {{"error", placed.error().message}});
+      return placed;
+    };
     ctx->last_serial = loaded_serial;
     writer_ = std::make_unique<store_detail::Writer>(std::move(ctx.value()), *index_);
     checkpointer_ = std::make_unique<store_detail::Checkpointer>(std::move(checkpoint_conn.value()),
@@ -169,11 +182,26 @@ class StoreImpl final : public Store {
     return static_cast<std::size_t>(*n);
   }
 
-  bool ready() override {
+  std::string unavailable_reason() override {
+    if (auto placed = file_in_place(); !placed) return placed.error().message;
     auto r = lease();
-    auto n = r->db.query_int("SELECT 1");
+    auto n = r->db.query_int("SELECT count(*) FROM meta");
     release(std::move(r));
-    return n.ok();
+    return n.ok() ? std::string() : "the database does not answer: " + n.error().message;
+  }
+
+  // An operator who deletes or moves the database file under a running server would
+  // otherwise see every later update acknowledged into an unlinked file and lost at
+  // the next start.
+  Status file_in_place() const {
+    struct stat now {};
+    if (::stat(options_.path.c_str(), &now) != 0) {
+      return make_error("db_error", "the database file " + options_.path + " was removed");
+    }
+    if (now.st_dev != file_device_ || now.st_ino != file_inode_) {
+      return make_error("db_error", "the database file " + options_.path + " was replaced");
+    }
+    return ok_status();
   }
 
   void add_txt(std::string name, std::string value, Completion<Done> done) override {
@@ -512,6 +540,8 @@ class StoreImpl final : public Store {
   StoreOptions options_;
   std::unique_ptr<AnswerIndex> index_;
   std::unique_ptr<store_detail::Writer> writer_;
+  dev_t file_device_ = 0;  // identity of the database file opened at start-up
+  ino_t file_inode_ = 0;
   std::unique_ptr<store_detail::Checkpointer> checkpointer_;
   std::mutex readers_mutex_;
   std::condition_variable readers_free_;

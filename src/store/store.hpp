@@ -78,7 +78,9 @@ class Store {
   virtual Result<std::vector<TxtRecord>> list_txt(std::string_view name) = 0;
   virtual Result<std::vector<AccountRecord>> list_accounts() = 0;
   virtual Result<std::size_t> account_count() = 0;
-  virtual bool ready() = 0;  // the database answers a trivial query
+  // Empty when the database answers a read and its file is still the one opened at
+  // start-up; otherwise why not (for GET /ready's 503).
+  virtual std::string unavailable_reason() = 0;
 
   // ---- Writes: durable before the completion runs (on the writer thread). ----
   template <typename T>

@@ -29,6 +29,9 @@ struct WriterContext {
   sqlite::Statement set_meta;
   std::uint32_t limit = 100;
   std::uint32_t last_serial = 0;  // meta.serial as this process last wrote or loaded it
+  // Runs before each COMMIT; a failure rolls the batch back and fails its requests
+  // (the database file was removed or replaced: a commit would be lost at restart).
+  std::function<Status()> before_commit;
 };
 
 // One write. `apply` runs inside the batch transaction (in its own savepoint) and may

@@ -169,7 +169,8 @@ void Writer::run_batch(std::deque<Job>& batch) {
       next_serial = AnswerIndex::next_serial(index_.serial(), now_ms() / 1000);
       (void)ctx_.set_meta.bind(":key", "serial").bind(":value", std::to_string(next_serial)).run();
     }
-    commit = txn.commit();
+    if (ctx_.before_commit) commit = ctx_.before_commit();
+    if (commit.ok()) commit = txn.commit();  // else the Transaction rolls back
   }
   if (!commit.ok()) {
     log::error("database commit failed; the batch was not acknowledged",

@@ -1,6 +1,7 @@
 """A full disk: /update answers 500 {"error": "db_error"},
 DNS keeps answering what was acknowledged, nothing is corrupted, and writes work again
-once space is back. (A read-only remount is refused while the database is open for
+once space is back. A database file removed or replaced under the running server: no
+update is acknowledged into the lost file, /ready says why (503). (A read-only remount is refused while the database is open for
 writing, so the "cannot write" case is covered by the store's unit test, where another
 process holds the write lock.)
 
@@ -89,5 +90,30 @@ def test_full_disk():
         assert ok, out
 
 
+def test_removed_or_replaced_database_file():
+    """Before the guard, updates were acknowledged into the unlinked file and were gone
+    at the next start; now they fail and /ready reports the reason."""
+    for how in ("removed", "replaced"):
+        with harness.Server() as server:
+            account = server.register()
+            assert server.update(account, harness.txt_value(1))[0] == 200
+            assert server.request("GET", "/ready")[0] == 200
+            os.rename(server.db_path, server.db_path + ".moved")
+            if how == "replaced":
+                sqlite3.connect(server.db_path).execute("CREATE TABLE other(x)").connection.close()
+            status, _, body = server.update(account, harness.txt_value(2))
+            assert (status, body) == (500, DB_ERROR), (how, status, body)
+            status, _, body = server.request("GET", "/ready")
+            assert status == 503 and f"was {how}".encode() in body, (how, status, body)
+            # DNS keeps serving what was acknowledged, and nothing unacknowledged.
+            name = f"{account['subdomain']}.{server.domain}"
+            assert server.txt_values(name) == [harness.txt_value(1)], how
+            assert "refusing to commit" in server.process.output()
+            # Putting the file back heals it.
+            os.replace(server.db_path + ".moved", server.db_path)
+            assert server.request("GET", "/ready")[0] == 200
+            assert server.update(account, harness.txt_value(3))[0] == 200
+
+
 if __name__ == "__main__":
-    harness.run_main([test_full_disk])
+    harness.run_main([test_full_disk, test_removed_or_replaced_database_file])
