@@ -13,6 +13,7 @@ TEST_PKGS=(
   bind9-dnsutils knot-dnsutils dnsperf
   unbound nsd knot pebble lego certbot
   systemd python3-yaml
+  debootstrap systemd-container
 )
 
 want=("${BUILD_PKGS[@]}")
