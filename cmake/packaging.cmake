@@ -32,9 +32,11 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/acme-dns/acme-dns")
 # The runtime libraries, by Debian bookworm package name (dpkg-shlibdeps is not
-# required on the build machine this way); adduser for the postinst.
+# required on the build machine this way); adduser for the postinst; procps for the
+# unit's ExecReload=/bin/kill (a minimal Debian has no /bin/kill: `systemctl reload`
+# failed with 203/EXEC, found by tests/ops/test_package_install.py).
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-  "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libldns3 (>= 1.8), libsqlite3-0 (>= 3.40), libssl3 (>= 3.0), libtomlplusplus3 (>= 3.3), libcrypt1, adduser")
+  "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libldns3 (>= 1.8), libsqlite3-0 (>= 3.40), libssl3 (>= 3.0), libtomlplusplus3 (>= 3.3), libcrypt1, adduser, procps")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${ACMEDNSD_DEPLOY_DIR}/debian/conffiles
   ${ACMEDNSD_DEPLOY_DIR}/debian/postinst

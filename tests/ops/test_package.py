@@ -49,7 +49,7 @@ def test_contents():
 def test_control():
     info = run(["dpkg-deb", "-I", DEB["path"]])
     depends = re.search(r"^ Depends: (.*)$", info, re.M).group(1)
-    for lib in ["libldns3", "libsqlite3-0", "libssl3", "libtomlplusplus3", "libcrypt1", "adduser"]:
+    for lib in ["libldns3", "libsqlite3-0", "libssl3", "libtomlplusplus3", "libcrypt1", "adduser", "procps"]:
         assert re.search(r"\b" + re.escape(lib) + r"\b", depends), (lib, depends)
     with tempfile.TemporaryDirectory() as ctrl:
         run(["dpkg-deb", "-e", DEB["path"], ctrl])
