@@ -13,13 +13,24 @@
 
 namespace {
 
+// The folder lives as long as the process and is removed at exit (replay tests run the
+// corpus on every CI run; each used to leave one behind).
+struct WorkDir {
+  std::filesystem::path path;
+  WorkDir()
+      : path(std::filesystem::temp_directory_path() /
+             ("acmednsd-import-fuzz-" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(path);
+  }
+  ~WorkDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
 std::filesystem::path work_dir() {
-  static const std::filesystem::path dir = [] {
-    auto d = std::filesystem::temp_directory_path() / ("acmednsd-import-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return dir;
+  static const WorkDir dir;
+  return dir.path;
 }
 
 }  // namespace
