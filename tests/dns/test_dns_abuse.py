@@ -15,7 +15,7 @@ import subprocess
 import time
 
 import harness
-from harness import Server, run_main, txt_value, wait_until
+from harness import Server, recv_exact, run_main, txt_value, wait_until
 
 TXT = 16
 SOA = 6
@@ -102,16 +102,6 @@ def udp_ask(host, port, name, qtype=TXT, qid=0x5151, timeout=2.0):
         except (socket.timeout, ConnectionRefusedError):
             return None
     return None
-
-
-def recv_exact(sock, n):
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError(f"connection closed after {len(data)} of {n} bytes")
-        data += chunk
-    return data
 
 
 def read_frame(sock):

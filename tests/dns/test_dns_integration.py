@@ -143,16 +143,6 @@ def _query_bytes(qid, name, qtype=16):
     return struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0) + qname + struct.pack("!HH", qtype, 1)
 
 
-def _recv_exact(sock, n):
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise AssertionError(f"connection closed after {len(data)} of {n} bytes")
-        data += chunk
-    return data
-
-
 def test_tcp_pipelining_and_idle_timeout():
     with Server(sections={"general": {"tcp_idle_timeout_ms": 600}}) as s:
         acct = s.register()
@@ -165,8 +155,8 @@ def test_tcp_pipelining_and_idle_timeout():
                                for q in (_query_bytes(i, name) for i in ids)))
             got = set()
             for _ in ids:
-                length = struct.unpack("!H", _recv_exact(c, 2))[0]
-                msg = _recv_exact(c, length)
+                length = struct.unpack("!H", harness.recv_exact(c, 2))[0]
+                msg = harness.recv_exact(c, length)
                 got.add(struct.unpack("!H", msg[:2])[0])
                 check(msg[3] & 0x0F == 0 and struct.unpack("!H", msg[6:8])[0] == 1,
                       "pipelined answer wrong")
@@ -257,6 +247,10 @@ def test_rate_limit_slips_and_drops_and_query_log():
         log = s.process.output()
         check("dns query" in log and "ratelimited." in log and "NXDOMAIN" in log,
               "query log line missing:\n" + log[-2000:])
+        # TCP lines name the client too (its address is looked up on the first logged query).
+        s.dig(name, "A", "+tcp")
+        tcp_lines = [l for l in s.process.output().splitlines() if "dns query" in l and "transport=tcp" in l]
+        check(tcp_lines and "client=127.0.0.1:" in tcp_lines[-1], "TCP query log line:\n" + "\n".join(tcp_lines))
 
 
 if __name__ == "__main__":

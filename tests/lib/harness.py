@@ -233,6 +233,17 @@ class Server:
         return sorted(line.strip().strip('"') for line in out.splitlines() if line.strip())
 
 
+def recv_exact(sock, n):
+    """Exactly n bytes from a stream socket; ConnectionError when the peer closes first."""
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError(f"connection closed after {len(data)} of {n} bytes")
+        data += chunk
+    return data
+
+
 def txt_value(i):
     """A valid 43-character challenge value, distinct per i."""
     s = f"v{i:08d}"

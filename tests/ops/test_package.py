@@ -26,15 +26,22 @@ def run(argv, **kw):
     return r.stdout
 
 
-def build_package(tmp):
+def build_deb(out_dir):
+    """Builds the .deb of BUILD with cpack into out_dir; returns its path (also used by
+    test_package_install.py)."""
     config = os.path.join(BUILD, "CPackConfig.cmake")
     assert os.path.exists(config), (f"{config} missing: CMakeLists.txt must include "
                                     "cmake/packaging.cmake")
-    run(["cpack", "-G", "DEB", "-B", tmp, "--config", config])
-    debs = [f for f in os.listdir(tmp) if f.endswith(".deb")]
+    run(["cpack", "-G", "DEB", "-B", out_dir, "--config", config])
+    debs = [f for f in os.listdir(out_dir) if f.endswith(".deb")]
     assert len(debs) == 1, debs
-    DEB["path"] = os.path.join(tmp, debs[0])
-    print(f"{debs[0]}: {os.path.getsize(DEB['path'])} bytes")
+    path = os.path.join(out_dir, debs[0])
+    print(f"{debs[0]}: {os.path.getsize(path)} bytes", flush=True)
+    return path
+
+
+def build_package(tmp):
+    DEB["path"] = build_deb(tmp)
 
 
 def test_contents():

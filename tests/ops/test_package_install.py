@@ -35,10 +35,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
+from test_package import BUILD, build_deb  # noqa: E402  (same folder)
 
-BIN = os.path.abspath(os.environ.get("ACMEDNSD_BIN", harness.BIN))
-BUILD = os.environ.get("ACMEDNSD_BUILD_DIR",
-                       os.path.dirname(os.path.dirname(os.path.dirname(BIN))))
 SUITE = "bookworm"  # the Depends of cmake/packaging.cmake name bookworm's packages
 PRISTINE = os.path.join(BUILD, "ops-rootfs-pristine")
 RUN_PREFIX = "ops-rootfs-run-"
@@ -202,16 +200,9 @@ def remove_stale_runs():
 # ---- steps ----
 
 def test_build_package():
-    config = os.path.join(BUILD, "CPackConfig.cmake")
-    assert os.path.exists(config), (f"{config} missing: CMakeLists.txt must include "
-                                    "cmake/packaging.cmake")
     out = os.path.join(S["run_dir"], "deb")
     os.makedirs(out)
-    run(["cpack", "-G", "DEB", "-B", out, "--config", config])
-    debs = [f for f in os.listdir(out) if f.endswith(".deb")]
-    assert len(debs) == 1, debs
-    S["deb"] = os.path.join(out, debs[0])
-    log(f"{debs[0]}: {os.path.getsize(S['deb'])} bytes")
+    S["deb"] = build_deb(out)
 
 
 def pristine_ok():
