@@ -132,14 +132,9 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
     std::vector<std::uint8_t> scratch(kMaxMessage);
     std::size_t have = 0;
     const ClientInfo client{Transport::tcp};
-    std::string peer;
+    std::string peer;  // for the query log, filled on its first line (it can be switched on by SIGHUP)
     std::shared_ptr<const ZoneData> zone;  // this connection's view of the served zone
     std::uint64_t zone_generation = 0;
-    {
-      boost::system::error_code ec;
-      const auto remote = c->socket_.remote_endpoint(ec);
-      peer = ec ? "?" : sockaddr_text(remote.data());
-    }
     bool message_done = true;
     for (;;) {
       // The idle timeout restarts only after a complete message: a client trickling a
@@ -166,7 +161,14 @@ class TcpListener : public Listener, public std::enable_shared_from_this<TcpList
         const std::size_t size =
             respond({in.data() + pos + 2, length}, client, *zone, *self->context_->index, now, scratch);
         if (size != 0) {
-          if (query_log) log_query(peer, "tcp", scratch.data(), size);
+          if (query_log) {
+            if (peer.empty()) {
+              boost::system::error_code endpoint_ec;
+              const auto remote = c->socket_.remote_endpoint(endpoint_ec);
+              peer = endpoint_ec ? "?" : sockaddr_text(remote.data());
+            }
+            log_query(peer, "tcp", scratch.data(), size);
+          }
           out.push_back(static_cast<std::uint8_t>(size >> 8));
           out.push_back(static_cast<std::uint8_t>(size));
           out.insert(out.end(), scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(size));
