@@ -8,6 +8,7 @@
 
 #include "acme_client/acme_service.hpp"
 #include "acme_client/certificate_manager.hpp"
+#include "common/log.hpp"
 #include "common/random.hpp"
 
 namespace acmednsd::acme {
@@ -89,6 +90,10 @@ int run(const Config& config, Store& store, const std::vector<std::string>& raw_
     std::cerr << "acme-dnsd cert: unknown action \"" << action << "\"\n" << kUsage;
     return 2;
   }
+
+  // The configured level applies here too, so `loglevel = "debug"` shows the CA exchange
+  // (badNonce retries, polling) of a manual issuance; lines go to stdout, not the log file.
+  log::set_level(config.log.loglevel);
 
   ManagerOptions options;
   options.clock = now_seconds;
