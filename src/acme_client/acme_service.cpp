@@ -9,6 +9,7 @@
 
 #include "acme_client/certificate_manager.hpp"
 #include "acme_client/renewal_schedule.hpp"
+#include "common/threads.hpp"
 #include "common/log.hpp"
 #include "common/random.hpp"
 
@@ -92,6 +93,7 @@ class RenewalService final : public AcmeService {
   }
 
   void run() {
+    enter_control_plane("acme-client");
     while (!stopping_) {
       std::int64_t next = clock_() + 60;
       try {

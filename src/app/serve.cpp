@@ -1,4 +1,5 @@
-// `acme-dnsd serve`: wires the planes together around one io_context, and handles
+// `acme-dnsd serve`: wires the planes together (the HTTP API on this io_context, the DNS
+// plane on threads of its own), and handles
 // signals: SIGTERM/SIGINT drain and exit; SIGHUP reopens the log, reloads TLS files
 // and re-reads the config file, applying what can change live (config_reload.hpp).
 #include <boost/asio/io_context.hpp>
@@ -11,6 +12,7 @@
 #include "acme_client/acme_service.hpp"
 #include "app/app.hpp"
 #include "common/log.hpp"
+#include "common/threads.hpp"
 #include "config/config_reload.hpp"
 #include "dns/dns_server.hpp"
 #include "http_api/http_server.hpp"
@@ -96,6 +98,8 @@ int serve(const Config& config) {
     std::cerr << "acme-dnsd: invalid configuration:\n" << s.error().message << "\n";
     return kExitUsage;
   }
+  // Before the store's writer and the other control-plane threads exist (threads.hpp).
+  set_control_plane_nice(config.general.control_plane_nice);
   auto store = open_store(config);
   if (!store) {
     log::error("cannot open the database",
@@ -106,7 +110,7 @@ int serve(const Config& config) {
                                                        : std::max(1U, std::thread::hardware_concurrency());
   asio::io_context io(static_cast<int>(threads));
 
-  auto dns_server = dns::DnsServer::create(io, config, (*store)->index());
+  auto dns_server = dns::DnsServer::create(config, (*store)->index());
   if (!dns_server) {
     log::error("cannot start the DNS server", {{"error", dns_server.error().message}});
     return kExitFailure;
@@ -166,7 +170,12 @@ int serve(const Config& config) {
                                   {"threads", std::to_string(threads)},
                                   {"accounts", std::to_string((*store)->index().name_count())}});
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+  for (unsigned i = 1; i < threads; ++i)
+    pool.emplace_back([&io] {
+      enter_control_plane("io");
+      io.run();
+    });
+  enter_control_plane(nullptr);  // the main thread is one of the HTTP threads
   io.run();
   for (auto& t : pool) t.join();
   {

@@ -48,6 +48,7 @@ struct GeneralConfig {
   std::uint32_t txt_limit = 100;                   // values kept per account
   std::int64_t txt_retention_seconds = 24 * 3600;  // older values expire (2 newest always kept)
   unsigned threads = 0;                            // 0 = number of cores
+  int control_plane_nice = 10;                     // API/store/ACME threads' nice increment
   std::uint32_t tcp_max_connections = 1024;
   std::uint32_t tcp_idle_timeout_ms = 10000;
   std::uint32_t edns_udp_size = 1232;

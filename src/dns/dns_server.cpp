@@ -1,5 +1,9 @@
 // Wiring of the DNS plane: zone data from Config, then one UDP and/or TCP listener per
-// configured address, all on the application's io_context.
+// configured address. The plane has threads of its own: the UDP workers, and one
+// "dns-tcp" thread running the TCP listeners on a private io_context. None is shared
+// with the HTTP API, so the API's threads can run at a lower CPU priority (see
+// common/threads.hpp) without slowing TCP answers, and an API burst never queues
+// ahead of a DNS handler.
 #include "dns/dns_server.hpp"
 
 #include <arpa/inet.h>
@@ -7,11 +11,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <future>
 #include <thread>
 #include <vector>
 
 #include "common/log.hpp"
+#include "common/threads.hpp"
 #include "dns/listeners.hpp"
 #include "dns/responder.hpp"
 #include "dns/socket_activation.hpp"
@@ -86,15 +94,40 @@ void attach_inherited_sockets(std::vector<ListenAddress>& addresses, const DnsTr
   }
 }
 
+// How long stop() lets open TCP connections finish closing before abandoning them.
+constexpr auto kTcpStopGrace = std::chrono::seconds(2);
+
 class DnsServerImpl : public DnsServer {
  public:
-  DnsServerImpl(std::vector<std::shared_ptr<Listener>> listeners, std::shared_ptr<ServingContext> context)
-      : listeners_(std::move(listeners)), context_(std::move(context)) {}
+  explicit DnsServerImpl(std::shared_ptr<ServingContext> context)
+      : context_(std::move(context)), work_(asio::make_work_guard(io_)) {}
   ~DnsServerImpl() override { stop(); }
+  DnsServerImpl(const DnsServerImpl&) = delete;
+  DnsServerImpl& operator=(const DnsServerImpl&) = delete;
+
+  asio::io_context& io() { return io_; }
+  void add(std::shared_ptr<Listener> listener) { listeners_.push_back(std::move(listener)); }
+
+  // Every address is bound before any listener starts: a taken one fails create().
+  void start() {
+    for (auto& l : listeners_) l->start();
+    std::promise<void> finished;
+    tcp_finished_ = finished.get_future();
+    tcp_thread_ = std::thread([this, done = std::move(finished)]() mutable {
+      name_this_thread("dns-tcp");
+      io_.run();
+      done.set_value();
+    });
+  }
 
   void stop() override {
     for (auto& l : listeners_) l->stop();
     listeners_.clear();
+    work_.reset();
+    if (!tcp_thread_.joinable()) return;
+    // The listeners posted the closes; once they ran the io_context runs out of work.
+    if (tcp_finished_.wait_for(kTcpStopGrace) != std::future_status::ready) io_.stop();
+    tcp_thread_.join();
   }
 
   Status reload(const Config& config) override {
@@ -106,8 +139,12 @@ class DnsServerImpl : public DnsServer {
   }
 
  private:
-  std::vector<std::shared_ptr<Listener>> listeners_;
   std::shared_ptr<ServingContext> context_;
+  asio::io_context io_{1};  // declared before the listeners, which use it, so it outlives them
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::vector<std::shared_ptr<Listener>> listeners_;
+  std::thread tcp_thread_;
+  std::future<void> tcp_finished_;
 };
 
 }  // namespace
@@ -154,8 +191,7 @@ Status check_zone_config(const Config& config) {
   return ok_status();
 }
 
-Result<std::unique_ptr<DnsServer>> DnsServer::create(asio::io_context& io, const Config& config,
-                                                     const AnswerIndex& index) {
+Result<std::unique_ptr<DnsServer>> DnsServer::create(const Config& config, const AnswerIndex& index) {
   auto zone = ZoneData::build(config.general);
   if (!zone) return zone.error();
   auto addresses = resolve_listen(config.general);
@@ -172,32 +208,32 @@ Result<std::unique_ptr<DnsServer>> DnsServer::create(asio::io_context& io, const
   context->rrl_ipv6_prefix = config.general.rrl_ipv6_prefix;
 
   // UDP worker threads: general.threads when set; by default one per two cores. Measured
-  // with dnsperf on 2 cores, a second UDP thread fighting the client and the kernel's
-  // network softirq for the same cores lowered throughput from ~100k to ~68k q/s, and
-  // ACME validation traffic is tiny next to what one thread answers.
+  // with dnsperf on 2 cores (bench/dns-qps --threads 1|2), a second UDP thread fighting
+  // the client and the kernel's network softirq for the same cores lowered throughput
+  // from ~228k to ~104k q/s, and ACME validation traffic is tiny next to what one
+  // thread answers.
   const unsigned threads = config.general.threads != 0
                                ? config.general.threads
                                : std::max(1u, std::thread::hardware_concurrency() / 2);
   const TcpLimits limits{config.general.tcp_max_connections, config.general.tcp_idle_timeout_ms};
-  std::vector<std::shared_ptr<Listener>> listeners;
+  auto server = std::make_unique<DnsServerImpl>(context);
   for (const auto& address : addresses.value()) {
     if (config.general.protocol.udp) {
-      auto udp = open_udp_listener(io, address, threads, context);
+      auto udp = open_udp_listener(server->io(), address, threads, context);
       if (!udp) return udp.error();
-      listeners.push_back(udp.value());
+      server->add(udp.value());
     }
     if (config.general.protocol.tcp) {
-      auto tcp = open_tcp_listener(io, address, limits, context);
+      auto tcp = open_tcp_listener(server->io(), address, limits, context);
       if (!tcp) return tcp.error();
-      listeners.push_back(tcp.value());
+      server->add(tcp.value());
     }
     log::info("dns listening", {{"address", address.to_string()},
                                 {"udp", config.general.protocol.udp ? "yes" : "no"},
                                 {"tcp", config.general.protocol.tcp ? "yes" : "no"}});
   }
-  // Every address is bound before any listener starts: a taken one fails create().
-  for (auto& l : listeners) l->start();
-  return std::unique_ptr<DnsServer>(std::make_unique<DnsServerImpl>(std::move(listeners), context));
+  server->start();
+  return std::unique_ptr<DnsServer>(std::move(server));
 }
 
 }  // namespace acmednsd::dns

@@ -8,10 +8,6 @@
 #include "config/config.hpp"
 #include "store/answer_index.hpp"
 
-namespace boost::asio {
-class io_context;
-}
-
 namespace acmednsd::dns {
 
 // Parses general.records etc. the way the server will; used by --check-config.
@@ -20,11 +16,11 @@ Status check_zone_config(const Config& config);
 class DnsServer {
  public:
   // Binds every configured address (UDP: one SO_REUSEPORT socket per worker thread)
-  // before returning; an address in use is an error naming it.
-  static Result<std::unique_ptr<DnsServer>> create(boost::asio::io_context& io, const Config& config,
-                                                   const AnswerIndex& index);
+  // before returning, then starts the plane's own threads (UDP workers, one TCP
+  // thread); an address in use is an error naming it.
+  static Result<std::unique_ptr<DnsServer>> create(const Config& config, const AnswerIndex& index);
   virtual ~DnsServer() = default;
-  virtual void stop() = 0;  // closes the sockets; pending work ends
+  virtual void stop() = 0;  // closes the sockets and joins the plane's threads
   // SIGHUP: serves the zone data (SOA/NS fields, TTLs, records) and query-log switch of
   // `config` from the next query on. Sockets and limits stay as they are. On error the
   // running zone is kept.

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "common/threads.hpp"
 #include "dns/listeners.hpp"
 #include "dns/rate_limiter.hpp"
 #include "dns/responder.hpp"
@@ -93,6 +94,7 @@ class UdpSocketWorker {
 
  private:
   void run() {
+    name_this_thread("dns-udp");
     while (!stopping_.load(std::memory_order_relaxed)) {
       const std::size_t count = receive(MSG_WAITFORONE);  // blocks for the first datagram only
       if (count != 0) answer(count);
