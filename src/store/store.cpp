@@ -219,7 +219,7 @@ class StoreImpl final : public Store {
       c.count_txt.reset();
       if (!counted) return make_error("db_error", err);
       if (count <= static_cast<std::int64_t>(c.limit)) return ok_status();
-      return c.trim_txt.bind(":name", name).bind(":limit", static_cast<std::int64_t>(c.limit)).run();
+      return c.trim_txt.bind(":name", name).bind(":excess", count - static_cast<std::int64_t>(c.limit)).run();
     };
     job.publish = [this, name, value, ms] { index_->put_value(name, value, ms / 1000); };
     job.finish = [done = std::move(done)](const Status& s) {
@@ -494,16 +494,18 @@ class StoreImpl final : public Store {
   void follow_external_commits(WriterContext& c) {
     auto stored = read_stored_serial(c.db);
     if (!stored || *stored == c.last_serial) return;
-    AnswerIndex fresh(options_.retention);
+    auto fresh = std::make_shared<AnswerIndex>(options_.retention);
     std::uint32_t loaded = 0;
-    if (auto s = load_index(c.db, fresh, loaded); !s) {
+    if (auto s = load_index(c.db, *fresh, loaded); !s) {
       log::error("cannot reload the answer index after an external change", {{"error", s.error().message}});
       return;
     }
     c.last_serial = loaded;
-    index_->replace_contents(fresh);
-    log::info("reloaded the answer index after a change by another process",
-              {{"names", std::to_string(index_->name_count())}});
+    writer_->publish([this, fresh] {
+      index_->replace_contents(*fresh);
+      log::info("reloaded the answer index after a change by another process",
+                {{"names", std::to_string(index_->name_count())}});
+    });
   }
 
   static Result<std::uint32_t> read_stored_serial(sqlite::Connection& conn) {

@@ -36,7 +36,8 @@ struct WriterContext {
 
 // One write. `apply` runs inside the batch transaction (in its own savepoint) and may
 // set `publish`; `publish` runs after COMMIT succeeded and updates the index; `finish`
-// always runs last, with the job's result or the commit's failure.
+// always runs last, with the job's result or the commit's failure. `publish` and
+// `finish` run on the publisher thread (see Writer), in commit order.
 struct Job {
   std::function<Status(WriterContext&)> apply;
   std::function<void()> publish;
@@ -57,9 +58,13 @@ class Writer {
   // Periodic work on the writer thread between batches (pruning, noticing commits made
   // by another process). Call before the first submit.
   void add_periodic(std::function<void(WriterContext&)> task, std::chrono::milliseconds every);
+  // Runs `step` on the publisher thread after everything committed before it was
+  // queued has been published. Every change to the answer index goes through here.
+  void publish(std::function<void()> step);
 
  private:
   void loop();
+  void publisher_loop();
   void run_batch(std::deque<Job>& batch);
 
   WriterContext ctx_;
@@ -74,6 +79,16 @@ class Writer {
     std::chrono::steady_clock::time_point next;
   };
   std::vector<Periodic> periodic_;
+  // The publisher: applies committed changes to the answer index and acknowledges
+  // them. The writer thread runs SQLite at the control plane's lower CPU priority
+  // (common/threads.hpp); the index's shard locks are also taken by every DNS query, so
+  // they are only ever taken for writing by this thread, which keeps the DNS threads'
+  // priority. A writer preempted while holding one would stall DNS behind it.
+  std::mutex publish_mutex_;
+  std::condition_variable publish_wake_;
+  std::deque<std::function<void()>> publish_queue_;
+  bool publish_stopping_ = false;
+  std::thread publisher_;  // started before thread_, stopped after it
   std::thread thread_;
 };
 

@@ -8,6 +8,7 @@
 #include <future>
 
 #include "common/log.hpp"
+#include "common/threads.hpp"
 #include "store/store_internal.hpp"
 
 namespace acmednsd::store_detail {
@@ -33,10 +34,13 @@ Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit)
       {&c.upsert_txt,
        "INSERT INTO txt_values(name, value, updated_ms) VALUES(:name, :value, :ms) "
        "ON CONFLICT(name, value) DO UPDATE SET updated_ms = excluded.updated_ms"},
-      // Past the limit the oldest value goes first.
+      // Past the limit the oldest values go: the `excess` oldest, in the reverse of the
+      // serving order (updated_ms DESC, value). A top-N of one or two rows is a single
+      // pass; "keep the newest `limit`" (NOT IN a sorted subquery) sorted and probed all
+      // of them, which made the trim most of the writer's CPU once accounts were full.
       {&c.trim_txt,
-       "DELETE FROM txt_values WHERE name = :name AND value NOT IN ("
-       "SELECT value FROM txt_values WHERE name = :name ORDER BY updated_ms DESC, value LIMIT :limit)"},
+       "DELETE FROM txt_values WHERE name = :name AND value IN ("
+       "SELECT value FROM txt_values WHERE name = :name ORDER BY updated_ms, value DESC LIMIT :excess)"},
       {&c.count_txt, "SELECT count(*) FROM txt_values WHERE name = :name"},
       {&c.delete_txt, "DELETE FROM txt_values WHERE name = :name AND value = :value"},
       {&c.delete_txt_of_name, "DELETE FROM txt_values WHERE name = :name"},
@@ -62,7 +66,10 @@ Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit)
 }
 
 Writer::Writer(WriterContext context, AnswerIndex& index)
-    : ctx_(std::move(context)), index_(index), thread_([this] { loop(); }) {}
+    : ctx_(std::move(context)),
+      index_(index),
+      publisher_([this] { publisher_loop(); }),
+      thread_([this] { loop(); }) {}
 
 Writer::~Writer() {
   stop();
@@ -108,9 +115,39 @@ void Writer::stop() {
   }
   wake_.notify_one();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(publish_mutex_);
+    publish_stopping_ = true;
+  }
+  publish_wake_.notify_one();
+  if (publisher_.joinable()) publisher_.join();
+}
+
+void Writer::publish(std::function<void()> step) {
+  {
+    std::lock_guard lock(publish_mutex_);
+    publish_queue_.push_back(std::move(step));
+  }
+  publish_wake_.notify_one();
+}
+
+void Writer::publisher_loop() {
+  name_this_thread("index-publish");  // the DNS threads' priority, on purpose
+  for (;;) {
+    std::deque<std::function<void()>> steps;
+    {
+      std::unique_lock lock(publish_mutex_);
+      publish_wake_.wait(lock, [this] { return !publish_queue_.empty() || publish_stopping_; });
+      // Queued steps always run, even when stopping: they acknowledge committed writes.
+      if (publish_queue_.empty()) return;
+      steps.swap(publish_queue_);
+    }
+    for (auto& step : steps) step();
+  }
 }
 
 void Writer::loop() {
+  enter_control_plane("store-writer");
   for (;;) {
     std::deque<Job> batch;
     std::vector<std::function<void(WriterContext&)>> due;
@@ -166,7 +203,10 @@ void Writer::run_batch(std::deque<Job>& batch) {
     bool changes = false;
     for (std::size_t i = 0; i < batch.size(); ++i) changes = changes || (results[i].ok() && batch[i].publish);
     if (changes) {
-      next_serial = AnswerIndex::next_serial(index_.serial(), now_ms() / 1000);
+      // The index's serial may lag behind what is committed but not yet published.
+      const std::uint32_t published = index_.serial();
+      const bool ahead = static_cast<std::int32_t>(ctx_.last_serial - published) > 0;
+      next_serial = AnswerIndex::next_serial(ahead ? ctx_.last_serial : published, now_ms() / 1000);
       (void)ctx_.set_meta.bind(":key", "serial").bind(":value", std::to_string(next_serial)).run();
     }
     if (ctx_.before_commit) commit = ctx_.before_commit();
@@ -177,17 +217,22 @@ void Writer::run_batch(std::deque<Job>& batch) {
                {{"error", commit.error().message}, {"requests", std::to_string(batch.size())}});
   }
   if (commit.ok() && next_serial != 0) ctx_.last_serial = next_serial;  // only once durable
-  bool changed = false;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (commit.ok() && results[i].ok() && batch[i].publish) {
-      batch[i].publish();
-      changed = true;
+  // Index first, then the acknowledgements: a value is answered by the very next query
+  // once its /update has returned.
+  auto jobs = std::make_shared<std::deque<Job>>(std::move(batch));
+  publish([this, jobs, results = std::move(results), commit, next_serial] {
+    bool changed = false;
+    for (std::size_t i = 0; i < jobs->size(); ++i) {
+      if (commit.ok() && results[i].ok() && (*jobs)[i].publish) {
+        (*jobs)[i].publish();
+        changed = true;
+      }
     }
-  }
-  if (changed) index_.set_serial_at_least(next_serial);
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i].finish) batch[i].finish(commit.ok() ? results[i] : Status(commit.error()));
-  }
+    if (changed) index_.set_serial_at_least(next_serial);
+    for (std::size_t i = 0; i < jobs->size(); ++i) {
+      if ((*jobs)[i].finish) (*jobs)[i].finish(commit.ok() ? results[i] : Status(commit.error()));
+    }
+  });
 }
 
 Checkpointer::Checkpointer(sqlite::Connection db, std::chrono::milliseconds every)
@@ -207,6 +252,7 @@ void Checkpointer::stop() {
 }
 
 void Checkpointer::loop() {
+  enter_control_plane("wal-checkpoint");
   bool warned = false;
   for (;;) {
     {

@@ -2,7 +2,9 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "store/store.hpp"
@@ -98,11 +100,27 @@ TEST_CASE("limit: the store keeps at most txt_limit values, dropping the oldest"
   TempDir dir;
   auto store = open_store(dir.file("acme.db"), RetentionPolicy{5, 86400});
   auto creds = store->create_account_sync({});
-  for (int i = 0; i < 8; ++i) REQUIRE(store->add_txt_sync(creds->subdomain, txt(i)).ok());
-  auto listed = store->list_txt(creds->subdomain);
-  REQUIRE(listed->size() == 5);
+  // Apart by more than a millisecond, so "oldest" is the order of the calls.
+  const auto add = [&](int i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    REQUIRE(store->add_txt_sync(creds->subdomain, txt(i)).ok());
+  };
+  const auto stored = [&] {
+    std::set<std::string> out;
+    const auto listed = store->list_txt(creds->subdomain);
+    REQUIRE(listed.ok());
+    for (const auto& v : *listed) out.insert(v.value);
+    return out;
+  };
+  for (int i = 0; i < 8; ++i) add(i);
+  CHECK(stored() == std::set<std::string>{txt(3), txt(4), txt(5), txt(6), txt(7)});
   CHECK(served(*store, creds->subdomain).size() == 5);
-  for (const auto& v : *listed) CHECK(v.value != txt(0));
+  // A value sent again is new again: the next one past the limit drops txt(4), not txt(3).
+  add(3);
+  add(8);
+  CHECK(stored() == std::set<std::string>{txt(3), txt(5), txt(6), txt(7), txt(8)});
+  const auto answers = served(*store, creds->subdomain);
+  CHECK(std::set<std::string>(answers.begin(), answers.end()) == stored());
 }
 
 TEST_CASE("retention: prune removes expired values but always keeps the two newest") {
