@@ -170,11 +170,12 @@ int serve(const Config& config) {
                                   {"threads", std::to_string(threads)},
                                   {"accounts", std::to_string((*store)->index().name_count())}});
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i)
+  for (unsigned i = 1; i < threads; ++i) {
     pool.emplace_back([&io] {
       enter_control_plane("io");
       io.run();
     });
+  }
   enter_control_plane(nullptr);  // the main thread is one of the HTTP threads
   io.run();
   for (auto& t : pool) t.join();

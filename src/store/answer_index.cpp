@@ -246,7 +246,7 @@ void AnswerIndex::replace_contents(AnswerIndex& fresh) {
 
 void AnswerIndex::set_serial_at_least(std::uint32_t serial) {
   std::uint32_t current = serial_.load();
-  while (static_cast<std::int32_t>(serial - current) > 0 && !serial_.compare_exchange_weak(current, serial)) {
+  while (serial_after(serial, current) && !serial_.compare_exchange_weak(current, serial)) {
   }
 }
 
@@ -254,7 +254,7 @@ std::uint32_t AnswerIndex::next_serial(std::uint32_t current, std::int64_t now_u
   // The serial follows the clock when it can (operators read it as a time) and
   // otherwise just increases.
   const auto now32 = static_cast<std::uint32_t>(now_unix);
-  return static_cast<std::int32_t>(now32 - current) > 0 ? now32 : current + 1;
+  return serial_after(now32, current) ? now32 : current + 1;
 }
 
 void AnswerIndex::reserve(std::size_t names) {

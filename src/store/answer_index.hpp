@@ -62,6 +62,8 @@ class AnswerIndex {
   // The serial after `current` for a change at `now_unix`: the clock when it is ahead,
   // otherwise current + 1 (RFC 1982 arithmetic).
   static std::uint32_t next_serial(std::uint32_t current, std::int64_t now_unix);
+  // Whether serial `a` comes after `b` (RFC 1982: within half the number space).
+  static bool serial_after(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b) > 0; }
 
   void reserve(std::size_t names);  // before a bulk load
   [[nodiscard]] std::size_t name_count() const;

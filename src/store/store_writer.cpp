@@ -205,8 +205,9 @@ void Writer::run_batch(std::deque<Job>& batch) {
     if (changes) {
       // The index's serial may lag behind what is committed but not yet published.
       const std::uint32_t published = index_.serial();
-      const bool ahead = static_cast<std::int32_t>(ctx_.last_serial - published) > 0;
-      next_serial = AnswerIndex::next_serial(ahead ? ctx_.last_serial : published, now_ms() / 1000);
+      const std::uint32_t known =
+          AnswerIndex::serial_after(ctx_.last_serial, published) ? ctx_.last_serial : published;
+      next_serial = AnswerIndex::next_serial(known, now_ms() / 1000);
       (void)ctx_.set_meta.bind(":key", "serial").bind(":value", std::to_string(next_serial)).run();
     }
     if (ctx_.before_commit) commit = ctx_.before_commit();

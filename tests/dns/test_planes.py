@@ -4,11 +4,11 @@ the thread that writes the answer index, whose locks DNS queries share
 (common/threads.hpp, store_internal.hpp). Read from /proc, on the real binary."""
 import os
 import socket
-import struct
 import time
 
 import harness
 from harness import Server, run_main
+from test_dns_abuse import framed, query_bytes
 from test_dns_integration import ask, txts
 
 DNS_PRIORITY = {"dns-udp", "dns-tcp", "index-publish"}
@@ -67,9 +67,7 @@ def test_stop_with_an_idle_tcp_connection_is_prompt():
     # The TCP thread must not wait for the idle timeout of a client that says nothing.
     with Server(sections={"general": {"tcp_idle_timeout_ms": 60000}}) as s:
         idle = socket.create_connection(("127.0.0.1", s.dns_port), timeout=5)
-        query = bytes.fromhex("abcd01000001000000000000") + b"\x03ns1" + \
-            b"".join(bytes([len(p)]) + p.encode() for p in s.domain.split(".")) + b"\x00\x00\x01\x00\x01"
-        idle.sendall(struct.pack("!H", len(query)) + query)
+        idle.sendall(framed(query_bytes(0xABCD, f"ns1.{s.domain}", 1)))
         reply = harness.recv_exact(idle, 2)
         assert len(reply) == 2
         start = time.monotonic()
