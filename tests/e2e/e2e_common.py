@@ -5,7 +5,11 @@
                                                      auth.example.test, _acme-challenge CNAMEs)
                                --stub auth.example.test--> acme-dnsd
 
-Everything listens on free loopback ports and is stopped by PID in close().
+Everything listens on free loopback ports and is stopped by PID in close(), except that
+unbound also listens on port 53 of a fresh 127/8 address: Pebble validates through Go's
+standard resolver (EDNS, TCP on truncation, as a production CA's resolver does), which
+reads the nameserver from a private /etc/resolv.conf (peers.Pebble). Pebble's -dnsserver
+client cannot read a TXT RRset over 512 bytes, and ten values on one name are ~600.
 """
 import os
 import re
@@ -51,15 +55,17 @@ class Topology:
                                          workdir=os.path.join(self.dir, "acme-dnsd"),
                                          domain=ZONE)
             self.nsd = peers.Nsd(os.path.join(self.dir, "nsd"), {PARENT: parent_zone({})})
+            self.resolver_address = peers.free_loopback_address(53) if pebble else None
             self.unbound = peers.Unbound(
                 os.path.join(self.dir, "unbound"),
                 stubs={PARENT: self.nsd.addr, ZONE: f"127.0.0.1@{self.server.dns_port}"},
                 # Fresh names per case; a short negative cap keeps a stray early query
                 # from hiding a CNAME published a moment later.
-                cache_max_negative_ttl=1)
+                cache_max_negative_ttl=1,
+                extra_interfaces=[f"{self.resolver_address}@53"] if pebble else [])
             if pebble:
-                self.pebble = peers.Pebble(os.path.join(self.dir, "pebble"),
-                                           dns_server=self.unbound.hostport)
+                self.pebble = peers.Pebble(os.path.join(self.dir, "pebble"), dns_server=None,
+                                           resolv_conf_nameserver=self.resolver_address)
                 self.root = self.pebble.write_root()
         except BaseException:
             self.close(failed=True)

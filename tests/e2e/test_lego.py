@@ -2,7 +2,7 @@
 HTTPREQ_MODE=RAW), validated by Pebble through unbound and an NSD parent zone holding
 the _acme-challenge CNAMEs.
 
-Cases per mode: one name; a name and its wildcard; three and then seven names sharing
+Cases per mode: one name; a name and its wildcard; three and then ten names sharing
 one credential (all CNAMEs to one subdomain). lego's httpreq provider presents every value
 before it asks Pebble to validate, so the values must be served together. After each run
 lego's /cleanup calls must have removed every value.
@@ -87,8 +87,8 @@ def make_cases(topo):
                  [f"wild-{mode}.example.test", f"*.wild-{mode}.example.test"]),
             Case(topo, mode, "three_names_one_credential",
                  [f"n{i}.three-{mode}.example.test" for i in range(3)]),
-            Case(topo, mode, "seven_names_one_credential",
-                 [f"n{i}.seven-{mode}.example.test" for i in range(7)]),
+            Case(topo, mode, "ten_names_one_credential",
+                 [f"n{i}.ten-{mode}.example.test" for i in range(10)]),
         ]
     return out
 

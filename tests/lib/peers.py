@@ -37,6 +37,29 @@ def _run(argv, cwd=None, timeout=60):
     return r
 
 
+def free_loopback_address(port, tries=50):
+    """A random 127/8 address (not 127.0.0.x) on which `port` is free for UDP and TCP.
+
+    For the one peer that must listen on a fixed port (53, for a resolver named in a
+    resolv.conf, which has no port syntax): a fresh address instead of a fresh port.
+    Binding port 53 needs root, as the namespaced tests already do.
+    """
+    rng = secrets.SystemRandom()
+    for _ in range(tries):
+        addr = f"127.{rng.randint(64, 250)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t, \
+                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                t.bind((addr, port))
+                u.bind((addr, port))
+                return addr
+        except PermissionError as e:
+            raise AssertionError(f"binding {addr}:{port} needs root (run the tests as root): {e}")
+        except OSError:
+            continue
+    raise RuntimeError(f"no loopback address with port {port} free")
+
+
 def _write(path, text, mode=None):
     with open(path, "w") as f:
         f.write(text)
@@ -163,6 +186,14 @@ def make_ca(dir, cn="acme-dnsd test CA", days=3):
 class Pebble(_Peer):
     """Pebble ACME CA on free loopback ports, validating DNS-01 through `dns_server`.
 
+    Pebble has two DNS clients. With `dns_server` ("host:port") it asks that server
+    itself, over UDP only, without EDNS, and never retries a truncated answer over TCP:
+    a TXT RRset over 512 bytes (eight or more challenge values) cannot be validated.
+    With `resolv_conf_nameserver` (an address; port 53) it uses Go's standard resolver,
+    which sends EDNS and retries over TCP like a production CA's resolver; Pebble then
+    runs in a private mount namespace (unshare -m, root) where /etc/resolv.conf names
+    that address, so nothing outside the test sees it.
+
     Attributes: directory_url, port, mgmt_port, ca (the TLS CA that clients must trust,
     ca.ca_cert), eab_keys ({kid: base64url hmac} when eab=True).
     """
@@ -170,9 +201,15 @@ class Pebble(_Peer):
     name = "pebble"
 
     def __init__(self, dir, dns_server, eab=False, nonce_reject=0, start=True, ca=None,
-                 extra_env=None):
+                 extra_env=None, resolv_conf_nameserver=None):
         super().__init__(dir)
         self.dns_server = dns_server
+        self.resolv_conf = None
+        if resolv_conf_nameserver:
+            assert not dns_server, "dns_server and resolv_conf_nameserver exclude each other"
+            self.resolv_conf = _write(os.path.join(self.dir, "resolv.conf"),
+                                      f"nameserver {resolv_conf_nameserver}\n"
+                                      "options timeout:2 attempts:3\n")
         self.ca = ca or make_ca(os.path.join(self.dir, "tls"))
         self.port = harness.free_port(LOOPBACK, both=False)
         self.mgmt_port = harness.free_port(LOOPBACK, both=False)
@@ -225,8 +262,12 @@ class Pebble(_Peer):
             return r.status, r.read()
 
     def start(self, timeout=20.0):
-        self._spawn(["pebble", "-config", self.config_path, "-dnsserver", self.dns_server],
-                    env=self.env)
+        argv = ["pebble", "-config", self.config_path, "-dnsserver", self.dns_server or ""]
+        if self.resolv_conf:
+            # unshare and sh exec in place: the PID we stop is Pebble's.
+            script = f'mount --bind "{self.resolv_conf}" /etc/resolv.conf && exec "$@"'
+            argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", *argv]
+        self._spawn(argv, env=self.env)
 
         def ready():
             self._check_alive()
@@ -269,13 +310,15 @@ class Unbound(_Peer):
     name = "unbound"
 
     def __init__(self, dir, stubs, start=True, port=None, cache_max_ttl=None,
-                 cache_max_negative_ttl=None, extra_server="", verbosity=1, log_queries=True):
+                 cache_max_negative_ttl=None, extra_server="", verbosity=1, log_queries=True,
+                 extra_interfaces=()):
         super().__init__(dir)
         self.port = port or harness.free_port(LOOPBACK)
         self.stubs = dict(stubs)
         lines = [
             "server:",
             f"    interface: {LOOPBACK}@{self.port}",
+            *(f"    interface: {i}" for i in extra_interfaces),
             f"    port: {self.port}",
             "    interface-automatic: no",
             "    do-ip4: yes",
