@@ -2,8 +2,11 @@
 // valid credentials (accounts round-robin, a fresh 43-char value each time) for a fixed
 // time, then print requests/s and latency percentiles. Not a test: it prints numbers.
 //
-//   api-update-driver HOST PORT SECONDS CONNECTIONS ACCOUNTS_FILE
+//   api-update-driver HOST PORT SECONDS CONNECTIONS ACCOUNTS_FILE [RATE]
 //   ACCOUNTS_FILE: one "username key subdomain" per line.
+//   RATE: total updates per second, paced (request k is due at start + k / RATE); latency
+//   then counts from when a request was due, so a stall is not hidden by the requests it
+//   delayed. 0 or absent: every connection sends its next request as soon as it can.
 #include <boost/asio.hpp>
 
 #include <algorithm>
@@ -30,7 +33,9 @@ struct Account {
 struct Shared {
   std::vector<Account> accounts;
   std::atomic<std::size_t> next_account{0};
-  Clock::time_point deadline;
+  Clock::time_point start, deadline;
+  double rate = 0;  // updates per second; 0 = unpaced
+  std::atomic<std::uint64_t> next_ticket{0};
   std::atomic<std::uint64_t> ok{0}, failed{0}, errors{0};
 };
 
@@ -72,17 +77,26 @@ asio::awaitable<void> client(Shared& shared, tcp::endpoint endpoint, std::vector
     co_await socket.async_connect(endpoint, asio::use_awaitable);
     socket.set_option(tcp::no_delay(true));
     std::string buffer;
+    asio::steady_timer pacer(co_await asio::this_coro::executor);
     while (Clock::now() < shared.deadline) {
+      auto due = Clock::now();
+      if (shared.rate > 0) {
+        const double offset = static_cast<double>(shared.next_ticket.fetch_add(1)) / shared.rate;
+        due =
+            shared.start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(offset));
+        if (due >= shared.deadline) break;
+        pacer.expires_at(due);
+        co_await pacer.async_wait(asio::use_awaitable);
+      }
       const Account& a = shared.accounts[shared.next_account.fetch_add(1) % shared.accounts.size()];
       const std::string body =
           "{\"subdomain\": \"" + a.subdomain + "\", \"txt\": \"" + random_value(rng) + "\"}";
       const std::string request = "POST /update HTTP/1.1\r\nHost: bench\r\nX-Api-User: " + a.user +
                                   "\r\nX-Api-Key: " + a.key +
                                   "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-      const auto start = Clock::now();
       co_await asio::async_write(socket, asio::buffer(request), asio::use_awaitable);
       const int status = co_await read_response(socket, buffer);
-      latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+      latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - due).count());
       (status == 200 ? shared.ok : shared.failed).fetch_add(1);
     }
   } catch (const std::exception& e) {
@@ -94,8 +108,8 @@ asio::awaitable<void> client(Shared& shared, tcp::endpoint endpoint, std::vector
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    std::cerr << "usage: api-update-driver HOST PORT SECONDS CONNECTIONS ACCOUNTS_FILE\n";
+  if (argc != 6 && argc != 7) {
+    std::cerr << "usage: api-update-driver HOST PORT SECONDS CONNECTIONS ACCOUNTS_FILE [RATE]\n";
     return 2;
   }
   const tcp::endpoint endpoint(asio::ip::make_address(argv[1]),
@@ -103,6 +117,7 @@ int main(int argc, char** argv) {
   const double seconds = std::stod(argv[3]);
   const int connections = std::stoi(argv[4]);
   Shared shared;
+  if (argc == 7) shared.rate = std::stod(argv[6]);
   std::ifstream in(argv[5]);
   Account a;
   while (in >> a.user >> a.key >> a.subdomain) shared.accounts.push_back(a);
@@ -113,6 +128,7 @@ int main(int argc, char** argv) {
   asio::io_context io(1);
   std::vector<std::vector<double>> latencies(static_cast<std::size_t>(connections));
   const auto start = Clock::now();
+  shared.start = start;
   shared.deadline =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   for (int i = 0; i < connections; ++i) {

@@ -79,10 +79,13 @@ def run_dnsperf(port, queryfile, seconds, result, clients=8):
         result["raw"] = out.stdout + out.stderr
 
 
-def run_update_driver(exe, port, seconds, connections, accounts_file, result):
-    """The /update driver; fills result: text (its summary line), fields (parsed), stderr."""
-    out = subprocess.run([exe, "127.0.0.1", str(port), str(seconds), str(connections), accounts_file],
-                         capture_output=True, text=True, timeout=seconds + 60)
+def run_update_driver(exe, port, seconds, connections, accounts_file, result, rate=0, nice=0):
+    """The /update driver (paced at `rate` updates/s when > 0, at `nice` when > 0); fills
+    result: text (its summary line), fields (parsed), stderr."""
+    argv = [exe, "127.0.0.1", str(port), str(seconds), str(connections), accounts_file, str(rate)]
+    if nice:
+        argv = ["nice", "-n", str(nice)] + argv
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
     result["text"] = out.stdout.strip()
     result["stderr"] = out.stderr.strip()[-2000:]
     result["fields"] = dict(kv.split("=", 1) for kv in out.stdout.split())
