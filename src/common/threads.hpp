@@ -4,12 +4,19 @@
 // acme-dnsd has two planes on the same cores: DNS (UDP workers, the TCP thread), whose
 // answers a CA is waiting for, and the control plane (HTTP API threads, the store's
 // SQLite writer, WAL checkpoints, ACME client), which is rarely busy and never in a
-// hurry by comparison. One store thread stays at the DNS threads' priority on purpose:
-// the index publisher, the only thread that takes the answer index's shard locks for
-// writing (DNS queries take them to read); a low-priority holder preempted inside one
-// would stall DNS behind it (priority inversion).
-// Raising one's own nice value needs no privilege, so this works for the unprivileged
-// service user. Numbers: bench/api-update --control-plane-nice, docs/configuration.md.
+// hurry by comparison. By default the control plane runs SCHED_IDLE: it gets the CPU
+// time DNS leaves, and a DNS thread that wakes preempts it at once (a nice value only
+// lowers its share, and under the EEVDF scheduler a low-priority thread may finish its
+// slice first). The other policy is `nice`: N nice levels below DNS.
+// One store thread stays at the DNS threads' priority on purpose: the index publisher,
+// the only thread that takes the answer index's shard locks for writing (DNS queries
+// take them to read); a low-priority holder preempted inside one would stall DNS behind
+// it (priority inversion).
+// Lowering one's own priority needs no privilege, so this works for the unprivileged
+// service user (the systemd unit allows the two system calls). Policies apply per thread
+// on Linux and are inherited by the threads a thread starts, so every DNS thread is
+// started before any thread enters the control plane.
+// Numbers: bench/api-update --control-plane-scheduling, docs/configuration.md.
 #include <pthread.h>
 
 namespace acmednsd {
@@ -20,13 +27,17 @@ inline void name_this_thread(const char* name) {
   pthread_setname_np(pthread_self(), name);
 }
 
-// Set once at start-up ([general] control_plane_nice; 0 = same priority as DNS), before
-// any control-plane thread is created.
-void set_control_plane_nice(int increment);
+enum class ControlPlanePolicy { idle, nice };
 
-// Names the calling thread (unless name is null) and sets its nice value to the
-// process's start-up value plus the configured increment, at most 19. Linux keeps a
-// nice value per thread, so the DNS threads are unaffected.
+// Set once at start-up ([general] control_plane_scheduling and control_plane_nice),
+// before any control-plane thread is created. nice_increment 0 with the nice policy =
+// the DNS threads' priority.
+void set_control_plane_policy(ControlPlanePolicy policy, int nice_increment);
+
+// Names the calling thread (unless name is null) and lowers its priority: SCHED_IDLE, or
+// the process's start-up nice value plus the increment (at most 19). When the system
+// refuses (a seccomp filter, say), the thread keeps the DNS priority and one warning
+// is logged.
 void enter_control_plane(const char* name);
 
 }  // namespace acmednsd

@@ -269,6 +269,8 @@ void read_general(SectionReader r, Config& c) {
   r.read("txt_limit", g.txt_limit, 2, 1000);
   r.read_duration("txt_retention", g.txt_retention_seconds, 0, 365LL * 86400);
   r.read("threads", g.threads, 0, 256);
+  r.read_enum("control_plane_scheduling", g.control_plane_scheduling,
+              {{"idle", ControlPlanePolicy::idle}, {"nice", ControlPlanePolicy::nice}});
   r.read("control_plane_nice", g.control_plane_nice, 0, 19);
   r.read("tcp_max_connections", g.tcp_max_connections, 1, 1000000);
   r.read("tcp_idle_timeout_ms", g.tcp_idle_timeout_ms, 100, 3600000);

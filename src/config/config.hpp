@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/threads.hpp"
 
 namespace acmednsd {
 
@@ -48,7 +49,9 @@ struct GeneralConfig {
   std::uint32_t txt_limit = 100;                   // values kept per account
   std::int64_t txt_retention_seconds = 24 * 3600;  // older values expire (2 newest always kept)
   unsigned threads = 0;                            // 0 = number of cores
-  int control_plane_nice = 10;                     // API/store/ACME threads' nice increment
+  // How the API/store/ACME threads yield the CPU to DNS: SCHED_IDLE, or a nice increment.
+  ControlPlanePolicy control_plane_scheduling = ControlPlanePolicy::idle;
+  int control_plane_nice = 10;  // the increment, with control_plane_scheduling = "nice"
   std::uint32_t tcp_max_connections = 1024;
   std::uint32_t tcp_idle_timeout_ms = 10000;
   std::uint32_t edns_udp_size = 1232;

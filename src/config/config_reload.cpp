@@ -94,6 +94,7 @@ const std::vector<KeyRule>& key_rules() {
       ACMEDNSD_KEY("[general] txt_retention", Apply::restart, general.txt_retention_seconds),
       ACMEDNSD_KEY("[general] threads", Apply::restart, general.threads),
       // Applied by each control-plane thread as it starts.
+      ACMEDNSD_KEY("[general] control_plane_scheduling", Apply::restart, general.control_plane_scheduling),
       ACMEDNSD_KEY("[general] control_plane_nice", Apply::restart, general.control_plane_nice),
       ACMEDNSD_KEY("[general] tcp_max_connections", Apply::restart, general.tcp_max_connections),
       ACMEDNSD_KEY("[general] tcp_idle_timeout_ms", Apply::restart, general.tcp_idle_timeout_ms),

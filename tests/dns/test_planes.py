@@ -1,6 +1,7 @@
 """The DNS plane runs on threads of its own, at the process's priority; the control plane
-(HTTP API, store writer, WAL checkpoints) runs `control_plane_nice` levels lower, except
-the thread that writes the answer index, whose locks DNS queries share
+(HTTP API, store writer, WAL checkpoints) runs SCHED_IDLE by default, or
+`control_plane_nice` levels lower with control_plane_scheduling = "nice", except the
+thread that writes the answer index, whose locks DNS queries share
 (common/threads.hpp, store_internal.hpp). Read from /proc, on the real binary."""
 import os
 import socket
@@ -12,11 +13,12 @@ from test_dns_abuse import framed, query_bytes
 from test_dns_integration import ask, txts
 
 DNS_PRIORITY = {"dns-udp", "dns-tcp", "index-publish"}
-CONTROL_THREADS = {"io", "store-writer", "wal-checkpoint"}
+CONTROL_THREADS = {"io", "store-writer", "wal-checkpoint", "main"}
+SCHED_OTHER, SCHED_IDLE = 0, 5
 
 
 def threads_of(pid):
-    """{tid: (name, nice)} of every thread of pid."""
+    """{tid: (name, nice, policy)} of every thread of pid; the main thread is "main"."""
     out = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
@@ -26,41 +28,63 @@ def threads_of(pid):
                 stat = f.read()
         except FileNotFoundError:  # a thread that ended meanwhile
             continue
-        # Fields after the parenthesised name: state is field 3, nice is field 19.
+        # Fields after the parenthesised name start at field 3: nice is field 19,
+        # the scheduling policy field 41.
         fields = stat[stat.rindex(")") + 2:].split()
-        out[int(tid)] = (name, int(fields[16]))
+        out[int(tid)] = ("main" if int(tid) == pid else name, int(fields[16]), int(fields[38]))
     return out
 
 
-def nice_by_name(pid):
+def by_name(pid, what):
+    """{thread name: set of nice values (what="nice") or policies (what="policy")}."""
     names = {}
-    for tid, (name, nice) in threads_of(pid).items():
-        names.setdefault("main" if tid == pid else name, set()).add(nice)
+    for name, nice, policy in threads_of(pid).values():
+        names.setdefault(name, set()).add(nice if what == "nice" else policy)
     return names
 
 
-def test_control_plane_runs_below_dns():
+def both_planes_answer(s):
+    account = s.register()
+    assert s.update(account, harness.txt_value(1))[0] == 200
+    name = f"{account['subdomain']}.{s.domain}"
+    assert txts(ask(name, port=s.dns_port)) == [harness.txt_value(1)]
+    assert txts(ask(name, port=s.dns_port, tcp=True)) == [harness.txt_value(1)]
+
+
+def test_control_plane_runs_sched_idle_by_default():
     base = os.nice(0)
     with Server(sections={"general": {"threads": 2}}) as s:
-        names = nice_by_name(s.process.pid)
+        policies = by_name(s.process.pid, "policy")
+        assert DNS_PRIORITY | CONTROL_THREADS <= set(policies), policies
+        for name in DNS_PRIORITY:
+            assert policies[name] == {SCHED_OTHER}, (name, policies)
+        for name in CONTROL_THREADS:
+            assert policies[name] == {SCHED_IDLE}, (name, policies)
+        # SCHED_IDLE, not a nice value: every thread keeps the process's nice value.
+        assert {n for v in by_name(s.process.pid, "nice").values() for n in v} == {base}
+        both_planes_answer(s)
+        assert "cannot lower the control plane" not in s.process.output()
+
+
+def test_nice_policy_runs_control_plane_lower():
+    base = os.nice(0)
+    with Server(sections={"general": {"threads": 2, "control_plane_scheduling": "nice"}}) as s:
+        names = by_name(s.process.pid, "nice")
         assert DNS_PRIORITY | CONTROL_THREADS <= set(names), names
         for name in DNS_PRIORITY:
             assert names[name] == {base}, (name, names)
-        for name in CONTROL_THREADS | {"main"}:
+        for name in CONTROL_THREADS:
             assert names[name] == {min(19, base + 10)}, (name, names)
-        # Both planes still answer.
-        account = s.register()
-        assert s.update(account, harness.txt_value(1))[0] == 200
-        name = f"{account['subdomain']}.{s.domain}"
-        assert txts(ask(name, port=s.dns_port)) == [harness.txt_value(1)]
-        assert txts(ask(name, port=s.dns_port, tcp=True)) == [harness.txt_value(1)]
+        assert {p for v in by_name(s.process.pid, "policy").values() for p in v} == {SCHED_OTHER}
+        both_planes_answer(s)
 
 
 def test_control_plane_nice_zero_keeps_one_priority():
     base = os.nice(0)
-    with Server(sections={"general": {"control_plane_nice": 0}}) as s:
-        names = nice_by_name(s.process.pid)
+    with Server(sections={"general": {"control_plane_scheduling": "nice", "control_plane_nice": 0}}) as s:
+        names = by_name(s.process.pid, "nice")
         assert {n for nices in names.values() for n in nices} == {base}, names
+        assert {p for v in by_name(s.process.pid, "policy").values() for p in v} == {SCHED_OTHER}
 
 
 def test_stop_with_an_idle_tcp_connection_is_prompt():
@@ -80,7 +104,8 @@ def test_stop_with_an_idle_tcp_connection_is_prompt():
 
 if __name__ == "__main__":
     run_main([
-        test_control_plane_runs_below_dns,
+        test_control_plane_runs_sched_idle_by_default,
+        test_nice_policy_runs_control_plane_lower,
         test_control_plane_nice_zero_keeps_one_priority,
         test_stop_with_an_idle_tcp_connection_is_prompt,
     ])

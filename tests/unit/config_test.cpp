@@ -85,6 +85,22 @@ TEST_CASE("defaults of the extensions are compatible") {
   CHECK(c->api.max_body_bytes == 65536);
 }
 
+TEST_CASE("the control plane yields to DNS: SCHED_IDLE by default, or a nice increment") {
+  auto c = parse_config(kMinimal, "t");
+  REQUIRE(c.ok());
+  CHECK(c->general.control_plane_scheduling == ControlPlanePolicy::idle);
+  CHECK(c->general.control_plane_nice == 10);
+  c = parse_config(std::string(kMinimal) + "control_plane_scheduling = \"nice\"\ncontrol_plane_nice = 19\n",
+                   "t");
+  REQUIRE(c.ok());
+  CHECK(c->general.control_plane_scheduling == ControlPlanePolicy::nice);
+  CHECK(c->general.control_plane_nice == 19);
+  // An acme-dns config.cfg has neither key: the default applies.
+  c = load_config(std::string(ACMEDNSD_SOURCE_DIR) + "/tests/data/acme-dns-config.cfg");
+  REQUIRE(c.ok());
+  CHECK(c->general.control_plane_scheduling == ControlPlanePolicy::idle);
+}
+
 TEST_CASE("durations accept seconds and units") {
   auto c = parse_config(std::string(kMinimal) + "txt_retention = \"2h\"\n", "t");
   REQUIRE(c.ok());
