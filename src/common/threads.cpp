@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <string>
+#include <system_error>
 
 #include "common/log.hpp"
 
@@ -24,7 +24,7 @@ std::atomic<bool> g_warned{false};
 void warn_once(const char* what, int error) {
   if (g_warned.exchange(true)) return;
   log::warning("cannot lower the control plane's CPU priority; it competes with DNS as an equal",
-               {{"call", what}, {"error", std::strerror(error)}});
+               {{"call", what}, {"error", std::generic_category().message(error)}});
 }
 
 }  // namespace

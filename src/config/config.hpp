@@ -46,9 +46,9 @@ struct GeneralConfig {
   std::uint32_t soa_refresh = 28800;
   std::uint32_t soa_retry = 7200;
   std::uint32_t soa_expire = 604800;
-  std::uint32_t txt_limit = 100;                   // values kept per account
-  std::int64_t txt_retention_seconds = 24 * 3600;  // older values expire (2 newest always kept)
-  unsigned threads = 0;                            // 0 = number of cores
+  std::uint32_t txt_limit = 100;                     // values kept per account
+  std::int64_t txt_retention_seconds = 24LL * 3600;  // older values expire (2 newest always kept)
+  unsigned threads = 0;                              // 0 = number of cores
   // How the API/store/ACME threads yield the CPU to DNS: SCHED_IDLE, or a nice increment.
   ControlPlanePolicy control_plane_scheduling = ControlPlanePolicy::idle;
   int control_plane_nice = 10;  // the increment, with control_plane_scheduling = "nice"
