@@ -14,7 +14,6 @@ from test_dns_integration import ask, txts
 
 DNS_PRIORITY = {"dns-udp", "dns-tcp", "index-publish"}
 CONTROL_THREADS = {"io", "store-writer", "wal-checkpoint", "main"}
-SCHED_OTHER, SCHED_IDLE = 0, 5
 
 
 def threads_of(pid):
@@ -28,10 +27,7 @@ def threads_of(pid):
                 stat = f.read()
         except FileNotFoundError:  # a thread that ended meanwhile
             continue
-        # Fields after the parenthesised name start at field 3: nice is field 19,
-        # the scheduling policy field 41.
-        fields = stat[stat.rindex(")") + 2:].split()
-        out[int(tid)] = ("main" if int(tid) == pid else name, int(fields[16]), int(fields[38]))
+        out[int(tid)] = ("main" if int(tid) == pid else name, *harness.thread_scheduling(stat))
     return out
 
 
@@ -57,9 +53,9 @@ def test_control_plane_runs_sched_idle_by_default():
         policies = by_name(s.process.pid, "policy")
         assert DNS_PRIORITY | CONTROL_THREADS <= set(policies), policies
         for name in DNS_PRIORITY:
-            assert policies[name] == {SCHED_OTHER}, (name, policies)
+            assert policies[name] == {harness.SCHED_OTHER}, (name, policies)
         for name in CONTROL_THREADS:
-            assert policies[name] == {SCHED_IDLE}, (name, policies)
+            assert policies[name] == {harness.SCHED_IDLE}, (name, policies)
         # SCHED_IDLE, not a nice value: every thread keeps the process's nice value.
         assert {n for v in by_name(s.process.pid, "nice").values() for n in v} == {base}
         both_planes_answer(s)
@@ -75,7 +71,7 @@ def test_nice_policy_runs_control_plane_lower():
             assert names[name] == {base}, (name, names)
         for name in CONTROL_THREADS:
             assert names[name] == {min(19, base + 10)}, (name, names)
-        assert {p for v in by_name(s.process.pid, "policy").values() for p in v} == {SCHED_OTHER}
+        assert {p for v in by_name(s.process.pid, "policy").values() for p in v} == {harness.SCHED_OTHER}
         both_planes_answer(s)
 
 
@@ -84,7 +80,7 @@ def test_control_plane_nice_zero_keeps_one_priority():
     with Server(sections={"general": {"control_plane_scheduling": "nice", "control_plane_nice": 0}}) as s:
         names = by_name(s.process.pid, "nice")
         assert {n for nices in names.values() for n in nices} == {base}, names
-        assert {p for v in by_name(s.process.pid, "policy").values() for p in v} == {SCHED_OTHER}
+        assert {p for v in by_name(s.process.pid, "policy").values() for p in v} == {harness.SCHED_OTHER}
 
 
 def test_stop_with_an_idle_tcp_connection_is_prompt():

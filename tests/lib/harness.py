@@ -244,6 +244,17 @@ def recv_exact(sock, n):
     return data
 
 
+SCHED_OTHER, SCHED_IDLE = 0, 5  # Linux scheduling policies, as /proc shows them
+
+
+def thread_scheduling(stat):
+    """(nice, policy) from a /proc/PID/task/TID/stat line."""
+    # Fields after the parenthesised name start at field 3: nice is field 19, the
+    # scheduling policy field 41.
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[16]), int(fields[38])
+
+
 def txt_value(i):
     """A valid 43-character challenge value, distinct per i."""
     s = f"v{i:08d}"

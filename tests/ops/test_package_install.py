@@ -520,9 +520,6 @@ def test_api_and_dns_from_host():
         f"{account['fulldomain']} TXT over UDP and TCP on port {S['dns_port']}")
 
 
-SCHED_IDLE = 5
-
-
 def test_control_plane_yields_under_the_unit():
     """The unit's seccomp filter lets the control plane lower its priority (SCHED_IDLE by
     default), while the DNS threads and the index publisher keep SCHED_OTHER."""
@@ -535,13 +532,11 @@ def test_control_plane_yields_under_the_unit():
         name, stat = line.split(" ", 1)
         if int(stat.split(" ", 1)[0]) == pid:
             name = "main"  # the main thread is one of the HTTP threads
-        # Fields after the parenthesised name start at field 3; policy is field 41.
-        policy = int(line[line.rindex(")") + 2:].split()[38])
-        policies.setdefault(name, set()).add(policy)
+        policies.setdefault(name, set()).add(harness.thread_scheduling(stat)[1])
     for name in ("dns-udp", "dns-tcp", "index-publish"):
-        assert policies.get(name) == {0}, (name, policies)
+        assert policies.get(name) == {harness.SCHED_OTHER}, (name, policies)
     for name in ("main", "io", "store-writer", "wal-checkpoint"):
-        assert policies.get(name) == {SCHED_IDLE}, (name, policies)
+        assert policies.get(name) == {harness.SCHED_IDLE}, (name, policies)
     assert "cannot lower the control plane" not in journal()
     log(f"thread policies under the unit: {dict(sorted((k, sorted(v)) for k, v in policies.items()))}")
 
@@ -653,7 +648,8 @@ def with_journal(test):
 
 TESTS = [test_build_package, test_install_into_clean_root, test_write_test_config,
          test_boot_container, test_service_starts_as_its_user, test_api_and_dns_from_host,
-         test_control_plane_yields_under_the_unit, test_reload, test_security_exposure, test_stop, test_container_stops_cleanly]
+         test_control_plane_yields_under_the_unit, test_reload, test_security_exposure, test_stop,
+         test_container_stops_cleanly]
 
 
 if __name__ == "__main__":
