@@ -9,9 +9,9 @@
 
 #include "acme_client/certificate_manager.hpp"
 #include "acme_client/renewal_schedule.hpp"
-#include "common/threads.hpp"
 #include "common/log.hpp"
 #include "common/random.hpp"
+#include "common/threads.hpp"
 
 namespace acmednsd::acme {
 namespace {

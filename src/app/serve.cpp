@@ -1,7 +1,7 @@
 // `acme-dnsd serve`: wires the planes together (the HTTP API on this io_context, the DNS
-// plane on threads of its own), and handles
-// signals: SIGTERM/SIGINT drain and exit; SIGHUP reopens the log, reloads TLS files
-// and re-reads the config file, applying what can change live (config_reload.hpp).
+// plane on threads of its own), and handles signals: SIGTERM/SIGINT drain and exit;
+// SIGHUP reopens the log, reloads TLS files and re-reads the config file, applying what
+// can change live (config_reload.hpp).
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <condition_variable>
