@@ -468,6 +468,12 @@ def test_service_starts_as_its_user():
     pid = int(inside("systemctl", "show", "-p", "MainPID", "--value", UNIT).strip())
     assert pid > 0, pid
     S["main_pid"] = pid
+    harness.wait_until(lambda: "configuration OK: /etc/acme-dnsd/config.toml" in journal(), 15,
+                       0.3, "ExecStartPre's 'configuration OK' in the journal")
+    # MainPID exists from the fork on, while systemd is still switching its user and
+    # capabilities (CAP_SETPCAP held for a moment): read them once the server itself runs.
+    harness.wait_until(lambda: "acme-dnsd started" in journal(), 15, 0.3,
+                       "'acme-dnsd started' in the journal")
     status = proc_status(pid)
     uids, gids = status["Uid"].split(), status["Gid"].split()
     assert uids == [str(S["uid"])] * 4, f"MainPID {pid} runs as uids {uids}, not acme-dnsd ({S['uid']})"
@@ -482,11 +488,6 @@ def test_service_starts_as_its_user():
         f"{status['CapEff'].strip()} (CAP_NET_BIND_SERVICE only), NoNewPrivs 1")
     mode, uid, _ = inside("stat", "-c", "%a %u %g", "/var/lib/acme-dnsd").split()
     assert (mode, int(uid)) == ("700", S["uid"]), ("StateDirectory", mode, uid)
-
-    harness.wait_until(lambda: "configuration OK: /etc/acme-dnsd/config.toml" in journal(), 15,
-                       0.3, "ExecStartPre's 'configuration OK' in the journal")
-    harness.wait_until(lambda: "acme-dnsd started" in journal(), 15, 0.3,
-                       "'acme-dnsd started' in the journal")
 
 
 def test_api_and_dns_from_host():
