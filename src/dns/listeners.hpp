@@ -9,7 +9,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "common/cidr.hpp"
 #include "common/result.hpp"
 #include "dns/zone_data.hpp"
 #include "store/answer_index.hpp"
@@ -57,6 +59,7 @@ struct ServingContext {
   std::uint32_t rrl_slip = 2;
   std::uint32_t rrl_ipv4_prefix = 24;
   std::uint32_t rrl_ipv6_prefix = 56;
+  std::vector<Cidr> rrl_exempt;
 };
 
 struct ListenAddress {

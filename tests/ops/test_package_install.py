@@ -522,9 +522,12 @@ def test_api_and_dns_from_host():
 
 
 def test_control_plane_yields_under_the_unit():
-    """The unit's seccomp filter lets the control plane lower its priority (SCHED_IDLE by
-    default), while the DNS threads and the index publisher keep SCHED_OTHER."""
+    """The unit's seccomp filter lets the control plane lower its priority, while the DNS
+    threads and the index publisher keep SCHED_OTHER. The unit gives acme-dnsd a CPU cgroup
+    of its own (CPUWeight=), so the default "auto" must choose SCHED_IDLE there."""
     need("started")
+    chosen = [l for l in journal().splitlines() if "control plane scheduling chosen" in l]
+    assert len(chosen) == 1 and "policy=idle" in chosen[0], chosen
     pid = S["main_pid"]
     # One line per thread: its name, then its /proc stat line.
     text = inside("sh", "-c", f'for t in /proc/{pid}/task/*; do echo "$(cat $t/comm) $(cat $t/stat)"; done')
@@ -539,7 +542,8 @@ def test_control_plane_yields_under_the_unit():
     for name in ("main", "io", "store-writer", "wal-checkpoint"):
         assert policies.get(name) == {harness.SCHED_IDLE}, (name, policies)
     assert "cannot lower the control plane" not in journal()
-    log(f"thread policies under the unit: {dict(sorted((k, sorted(v)) for k, v in policies.items()))}")
+    log(f"thread policies under the unit: {dict(sorted((k, sorted(v)) for k, v in policies.items()))}; "
+        f"{chosen[0].split('chosen', 1)[1].strip()}")
 
 
 def test_reload():
