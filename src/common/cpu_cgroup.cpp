@@ -114,7 +114,7 @@ CpuCgroupVerdict decide_cpu_cgroup(const CpuCgroupFacts& facts) {
     pid_t pid = 0;
     if (item.empty() || std::from_chars(item.data(), item.data() + item.size(), pid).ec != std::errc())
       continue;
-    if (pid != facts.pid && !facts.ancestors.contains(pid)) ++others;
+    if (pid != facts.pid && pid != 1) ++others;
   }
   if (others > 0) {
     verdict.reason = "CPU cgroup " + hierarchy->path + " also holds " + std::to_string(others) +
@@ -136,19 +136,6 @@ std::optional<std::string> read_whole(const std::string& path) {
   return text.str();
 }
 
-pid_t parent_of(pid_t pid) {
-  const auto stat = read_whole("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return 0;
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so parse after the last ')'.
-  const std::size_t close = stat->rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(stat->substr(close + 1));
-  std::string state;
-  pid_t ppid = 0;
-  rest >> state >> ppid;
-  return ppid;
-}
-
 }  // namespace
 
 CpuCgroupVerdict detect_cpu_cgroup() {
@@ -157,12 +144,6 @@ CpuCgroupVerdict detect_cpu_cgroup() {
   facts.mountinfo = read_whole("/proc/self/mountinfo").value_or("");
   facts.read_file = read_whole;
   facts.pid = ::getpid();
-  pid_t pid = facts.pid;
-  for (int depth = 0; depth < 64; ++depth) {  // bounded: a pid loop cannot happen, a bug might
-    pid = parent_of(pid);
-    if (pid <= 0) break;
-    facts.ancestors.insert(pid);
-  }
   return decide_cpu_cgroup(facts);
 }
 

@@ -11,13 +11,17 @@
 // `control_plane_scheduling = "auto"` asks this function at start-up and picks SCHED_IDLE
 // or a nice level accordingly.
 //
+// "Of its own" means the cgroup holds no process but ours and PID 1 (a container's init
+// or supervisor: tini, dumb-init, systemd). The decision is made once, at start: a
+// process that joins the cgroup later is not seen, so an interactive shell that shares
+// the cgroup (it could start a build there any time) counts as another process.
+//
 // The decision is a pure function of what /proc and the cgroup file systems say, so it
 // is tested on recorded contents of hosts, containers and systemd units.
 #include <sys/types.h>
 
 #include <functional>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 
@@ -29,9 +33,6 @@ struct CpuCgroupFacts {
   // Reads a file of the cgroup file systems by absolute path; nullopt when absent.
   std::function<std::optional<std::string>(const std::string&)> read_file;
   pid_t pid = 0;
-  // Our ancestors (parent, grandparent, ...): a supervisor that only waits for us
-  // (tini, a shell that execs, systemd-nspawn's init) may share the cgroup.
-  std::set<pid_t> ancestors;
 };
 
 struct CpuCgroupVerdict {

@@ -25,7 +25,7 @@ constexpr const char* kMountinfoHybrid =
     "40 30 0:36 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
 
 CpuCgroupFacts facts(std::string cgroup, std::string mountinfo, std::map<std::string, std::string> files,
-                     pid_t pid, std::set<pid_t> ancestors = {}) {
+                     pid_t pid) {
   CpuCgroupFacts f;
   f.proc_self_cgroup = std::move(cgroup);
   f.mountinfo = std::move(mountinfo);
@@ -35,7 +35,6 @@ CpuCgroupFacts facts(std::string cgroup, std::string mountinfo, std::map<std::st
     return it->second;
   };
   f.pid = pid;
-  f.ancestors = std::move(ancestors);
   return f;
 }
 
@@ -46,7 +45,7 @@ TEST_CASE("cgroup v2 systemd unit with the cpu controller: a cgroup of its own")
       "0::/system.slice/acme-dnsd.service\n", kMountinfoV2,
       {{"/sys/fs/cgroup/system.slice/acme-dnsd.service/cgroup.controllers", "cpuset cpu io memory pids\n"},
        {"/sys/fs/cgroup/system.slice/acme-dnsd.service/cgroup.procs", "812\n"}},
-      812, {1}));
+      812));
   CHECK(v.own_cgroup);
   CHECK(v.cgroup == "/system.slice/acme-dnsd.service");
   CHECK(v.reason.find("alone") != std::string::npos);
@@ -63,31 +62,39 @@ TEST_CASE("cgroup v2 without the cpu controller does not divide CPU: shared") {
 }
 
 TEST_CASE("started from a shell in a login session beside other work: shared") {
-  // 700 is the shell that started us (an ancestor, waiting); 655 is someone's busy loop.
-  const auto v = decide_cpu_cgroup(facts(
+  // 700 is the shell that started us; 655 is someone's busy loop.
+  auto v = decide_cpu_cgroup(facts(
       "0::/user.slice/user-1000.slice/session-2.scope\n", kMountinfoV2,
       {{"/sys/fs/cgroup/user.slice/user-1000.slice/session-2.scope/cgroup.controllers", "cpu memory pids\n"},
        {"/sys/fs/cgroup/user.slice/user-1000.slice/session-2.scope/cgroup.procs", "655\n700\n701\n"}},
-      701, {700, 1}));
+      701));
   CHECK_FALSE(v.own_cgroup);
-  CHECK(v.reason.find("1 other process") != std::string::npos);
+  CHECK(v.reason.find("2 other processes") != std::string::npos);
+  // Only sshd's session process and the shell: still shared, the shell can start a
+  // build in this cgroup after we decided (SCHED_IDLE threads would then starve).
+  v = decide_cpu_cgroup(facts(
+      "0::/user.slice/user-1000.slice/session-3.scope\n", kMountinfoV2,
+      {{"/sys/fs/cgroup/user.slice/user-1000.slice/session-3.scope/cgroup.controllers", "cpu memory pids\n"},
+       {"/sys/fs/cgroup/user.slice/user-1000.slice/session-3.scope/cgroup.procs", "900\n901\n950\n"}},
+      950));
+  CHECK_FALSE(v.own_cgroup);
 }
 
 TEST_CASE("a container with its own cgroup namespace, under tini: own") {
   const auto v = decide_cpu_cgroup(facts("0::/\n", kMountinfoV2,
                                          {{"/sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n"},
                                           {"/sys/fs/cgroup/cgroup.procs", "1\n7\n"}},
-                                         7, {1}));
+                                         7));
   CHECK(v.own_cgroup);
 }
 
 TEST_CASE("a host's root cgroup on a hybrid machine (this CI machine, by hand): shared") {
   const auto v = decide_cpu_cgroup(
       facts("9:name=systemd:/\n4:memory:/process_api/5bb4\n2:cpuacct:/\n1:cpu:/\n0::/\n", kMountinfoHybrid,
-            {{"/sys/fs/cgroup/cpu/cgroup.procs", "1\n12\n301\n4242\n"}}, 4242, {301, 1}));
+            {{"/sys/fs/cgroup/cpu/cgroup.procs", "1\n12\n301\n4242\n"}}, 4242));
   CHECK_FALSE(v.own_cgroup);
   CHECK(v.cgroup == "/");
-  CHECK(v.reason.find("1 other process") != std::string::npos);
+  CHECK(v.reason.find("2 other processes") != std::string::npos);
 }
 
 TEST_CASE("hybrid machine, a cgroup v1 cpu group made for us: own") {
