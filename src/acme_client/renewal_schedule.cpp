@@ -30,4 +30,10 @@ std::chrono::seconds retry_delay(int consecutive_failures, double random01,
   return delay;
 }
 
+std::chrono::seconds renewal_info_refetch_delay(std::optional<std::chrono::seconds> retry_after,
+                                                bool answered) {
+  if (retry_after) return std::clamp(*retry_after, std::chrono::seconds(60), std::chrono::seconds(86400));
+  return answered ? std::chrono::seconds(6 * 3600) : std::chrono::seconds(15 * 60);
+}
+
 }  // namespace acmednsd::acme

@@ -25,6 +25,13 @@ std::int64_t renewal_time_in_window(std::int64_t window_start, std::int64_t wind
 std::chrono::seconds retry_delay(int consecutive_failures, double random01,
                                  std::optional<std::chrono::seconds> retry_after);
 
+// RFC 9773 4.3: when to ask renewalInfo again. The CA's Retry-After, bounded to
+// 1 min .. 1 day so neither a tiny nor a silly value is obeyed blindly; without one,
+// 6 h after an answer and 15 min after a failed or malformed one (the lifetime rule
+// applies meanwhile).
+std::chrono::seconds renewal_info_refetch_delay(std::optional<std::chrono::seconds> retry_after,
+                                                bool answered);
+
 inline constexpr std::chrono::seconds kMinimumRetryDelay{45};
 inline constexpr std::chrono::seconds kMaximumRetryDelay{6 * 3600};
 
