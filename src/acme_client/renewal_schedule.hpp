@@ -14,7 +14,9 @@ namespace acmednsd::acme {
 std::int64_t renewal_time_by_lifetime(std::int64_t not_before, std::int64_t not_after);
 
 // RFC 9773 section 4.2: a uniformly random point of the suggested window (random01 in
-// [0, 1)); a window already past means "now".
+// [0, 1)); a window already past means "now". The draw covers the window's first nine
+// tenths: the order itself takes time, and a CA whose window ends at notAfter (Pebble's
+// for short-lived certificates) would otherwise see renewals finish after expiry.
 std::int64_t renewal_time_in_window(std::int64_t window_start, std::int64_t window_end, double random01,
                                     std::int64_t now);
 

@@ -104,26 +104,28 @@ TEST_CASE("renewalInfo: Retry-After decides the next poll, within bounds") {
   CHECK(parse_retry_after("", kT0) == std::nullopt);
 }
 
-TEST_CASE("ARI window arithmetic: uniform over the window, clamped to now") {
+TEST_CASE("ARI window arithmetic: uniform over the window's first nine tenths, clamped to now") {
   // A short-lived certificate (Pebble's window is [notBefore, notAfter] below 2 days).
   const std::int64_t start = kT0;
-  const std::int64_t end = kT0 + 60;
+  const std::int64_t end = kT0 + 100;
   std::set<std::int64_t> points;
-  for (int i = 0; i < 60; ++i) {
-    const std::int64_t at = renewal_time_in_window(start, end, i / 60.0, start);
+  for (int i = 0; i < 90; ++i) {
+    const std::int64_t at = renewal_time_in_window(start, end, (i + 0.5) / 90.0, start);
     CHECK(at >= start);
-    CHECK(at < end);
+    CHECK(at < end - 10);  // the last tenth is left for the order to finish
     points.insert(at);
   }
-  CHECK(points.size() == 60);  // every second of the window can be drawn
+  CHECK(points.size() == 90);  // every second of that part can be drawn
   // Part of the window has passed: points before now become now, the rest stay.
   CHECK(renewal_time_in_window(start, end, 0.25, start + 30) == start + 30);
-  CHECK(renewal_time_in_window(start, end, 0.75, start + 30) == start + 45);
+  CHECK(renewal_time_in_window(start, end, 0.5, start + 30) == start + 45);
   // RFC 9773 4.2: a window wholly in the past means renew now.
   CHECK(renewal_time_in_window(start, end, 0.9, end + 1000) == end + 1000);
   // Out-of-range draws are clamped, not extrapolated.
   CHECK(renewal_time_in_window(start, end, -1.0, start) == start);
-  CHECK(renewal_time_in_window(start, end, 7.0, start) == end);
+  CHECK(renewal_time_in_window(start, end, 7.0, start) == start + 90);
+  // A Let's Encrypt-like two-day window.
+  CHECK(renewal_time_in_window(kT0, kT0 + 2 * 86400, 0.5, kT0) == kT0 + 77760);
 }
 
 TEST_CASE("profiles: read from meta.profiles and checked before ordering") {

@@ -20,7 +20,7 @@ import peers
 from acme_e2e import ZONE, AcmeSetup, split_pem
 
 SHORT = 3600  # seconds: the lifetime rule would renew after 40 min, ARI decides sooner
-PROFILES = {"default": 90 * 86400, "shortlived": SHORT, "tiny": 40}
+PROFILES = {"default": 90 * 86400, "shortlived": SHORT, "tiny": 60}
 
 
 def cert_dates(path):
@@ -69,7 +69,7 @@ def test_ari_window_drives_the_renewal_with_replaces():
 
         # The CA moves this certificate's window to a few seconds from now (Pebble's
         # management API); the daemon, started afterwards, asks renewalInfo first.
-        start, end = int(time.time()) + 6, int(time.time()) + 14
+        start, end = int(time.time()) + 6, int(time.time()) + 26
         window = {"suggestedWindow": {"start": rfc3339(start), "end": rfc3339(end)},
                   "explanationURL": "https://ca.test/ari-e2e"}
         s.pebble.set_renewal_info(split_pem(first)[0], json.dumps(window))
@@ -158,18 +158,19 @@ def test_without_ari_the_client_renews_at_one_third_of_the_lifetime():
 
 
 def test_short_lived_profile_renews_before_expiry_under_ari():
-    # 40-second certificates: Pebble's window is [notBefore, notAfter]; the daemon must
-    # renew each one at its random point, before it expires, and say replaces every time.
+    # 60-second certificates: Pebble's window is [notBefore, notAfter]; the daemon must
+    # renew each one at its random point (in the first 54 s), before it expires, and say
+    # replaces every time.
     certs = [{"name": "tiny", "domains": [f"tiny.{ZONE}"], "profile": "tiny"}]
     with AcmeSetup(certificates=certs, **pebble210()) as s:
         cert, _ = s.certificates["tiny"]
         issued = [s.wait_for_certificate("tiny", timeout=60)]
         dates = [cert_dates(cert)]
         for _ in range(2):
-            issued.append(s.wait_for_certificate("tiny", timeout=60, previous=issued[-1]))
+            issued.append(s.wait_for_certificate("tiny", timeout=90, previous=issued[-1]))
             dates.append(cert_dates(cert))
         for (nb, na), (next_nb, _) in zip(dates, dates[1:]):
-            assert na - nb == 39, (nb, na)
+            assert na - nb == PROFILES["tiny"] - 1, (nb, na)
             assert nb <= next_nb <= na, f"renewed at {next_nb}, outside [{nb}, {na}]"
         assert s.pebble.output().count("has been marked as replaced") >= 2, s.pebble.output()[-3000:]
         assert s.log().count("renewal window from the CA") >= 2, s.log()[-3000:]
