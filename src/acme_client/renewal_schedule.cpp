@@ -14,7 +14,8 @@ std::int64_t renewal_time_in_window(std::int64_t window_start, std::int64_t wind
                                     std::int64_t now) {
   if (window_end <= now) return now;
   const double fraction = std::clamp(random01, 0.0, 1.0);
-  const auto span = static_cast<double>(std::max<std::int64_t>(window_end - window_start, 0) / 10 * 9);
+  const std::int64_t usable = std::max<std::int64_t>(window_end - window_start, 0) / 10 * 9;
+  const auto span = static_cast<double>(usable);
   return std::max(now, window_start + static_cast<std::int64_t>(span * fraction));
 }
 

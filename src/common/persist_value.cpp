@@ -134,7 +134,12 @@ std::string format_persist_value(const PersistValue& value) {
   std::string out = value.issuer + "; accounturi=" + value.account_uri;
   if (value.wildcard) out += "; policy=wildcard";
   if (value.persist_until) out += "; persistUntil=" + std::to_string(*value.persist_until);
-  for (const auto& [tag, text] : value.extra) out += "; " + tag + "=" + text;
+  for (const auto& [tag, text] : value.extra) {
+    out += "; ";
+    out += tag;
+    out += '=';
+    out += text;
+  }
   return out;
 }
 
