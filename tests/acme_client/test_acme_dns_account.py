@@ -93,6 +93,26 @@ def test_ten_names_inside_and_delegated_by_account_label():
         harness.wait_until(lambda: s.server.txt_values(sub + "." + ZONE) == [], 5, what="TXT cleanup")
 
 
+def test_ten_names_inside_and_delegated_by_dns01_on_pebble_210():
+    # The same ten-name mix with classic dns-01: Pebble 2.10 asks over TCP, so the five
+    # values at the shared delegation target are read whole.
+    sub = new_subdomain()
+    target = f"{sub}.{ZONE}"
+    inside = [ZONE, f"*.{ZONE}", f"a.{ZONE}", f"b.{ZONE}", f"c.{ZONE}"]
+    delegated = [PARENT, f"*.{PARENT}", f"api.{PARENT}", f"mail.{PARENT}", f"shop.{PARENT}"]
+    cnames = {f"_acme-challenge.{d}": target for d in (PARENT, f"api.{PARENT}", f"mail.{PARENT}",
+                                                        f"shop.{PARENT}")}
+    certs = [{"name": "ten01", "domains": inside + delegated, "challenge_subdomain": sub}]
+    with AcmeSetup(certificates=certs, cnames=cnames, start_server=False,
+                   pebble_binary=peers.pebble_unstable()) as s:
+        s.start_dns_only()
+        r = s.cli("cert", "issue", "ten01")
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert presented(r.stdout, "ten01") == {"dns-01": 10}, r.stdout
+        s.verify_chain("ten01")
+        assert san_names(s.certificates["ten01"][0]) == sorted(inside + delegated)
+
+
 def test_wrong_label_is_refused_with_the_record_to_create_or_the_ca_error():
     sub = new_subdomain()
     wrong = "_aaaaaaaaaaaaaaaa._acme-challenge"
@@ -144,6 +164,7 @@ def test_auto_takes_the_account_label_where_its_cname_exists():
 if __name__ == "__main__":
     harness.run_main([
         test_ten_names_inside_and_delegated_by_account_label,
+        test_ten_names_inside_and_delegated_by_dns01_on_pebble_210,
         test_wrong_label_is_refused_with_the_record_to_create_or_the_ca_error,
         test_auto_takes_the_account_label_where_its_cname_exists,
     ])
