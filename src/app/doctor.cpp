@@ -267,6 +267,11 @@ class Doctor {
         report_.fail("the resolver does not answer for " + owner + ": " + cname.error, "check --resolver");
         return;
       }
+      if (only_dns_account(name.substr(0, name.size() - 1))) {
+        report_.note("no CNAME at " + owner + ": not needed, every [[certificate]] naming " +
+                     name.substr(0, name.size() - 1) + " validates it by dns-account-01 (checked below)");
+        return;
+      }
       const std::string record =
           options_.subdomain.empty()
               ? "register an account (POST /register or `acme-dnsd accounts add --cname-for " +
@@ -298,6 +303,21 @@ class Doctor {
       report_.ok(owner + " CNAME " + target);
     }
     check_txt(owner, target);
+  }
+
+  // Whether NAME appears in [[certificate]] entries and all of them validate it by
+  // dns-account-01, so the classic _acme-challenge CNAME is not needed.
+  [[nodiscard]] bool only_dns_account(const std::string& bare) const {
+    bool named = false;
+    for (const auto& certificate : config_.certificates) {
+      for (const auto& domain : certificate.domains) {
+        const std::string base = to_lower_ascii(domain.starts_with("*.") ? domain.substr(2) : domain);
+        if (base != bare) continue;
+        if (certificate.challenge != "dns-account-01") return false;
+        named = true;
+      }
+    }
+    return named;
   }
 
   // dns-account-01 (draft-ietf-acme-dns-account-label): the [[certificate]] entries that

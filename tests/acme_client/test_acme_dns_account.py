@@ -82,6 +82,9 @@ def test_ten_names_inside_and_delegated_by_account_label():
         r = s.cli("doctor", f"mail.{PARENT}", "--resolver", s.unbound.hostport)
         assert f"(dns-account-01 of certificate ten, account label _{label})" in r.stdout, r.stdout
         assert f"OK    _{label}._acme-challenge.mail.{PARENT}. CNAME {sub}.{ZONE}." in r.stdout, r.stdout
+        # The classic dns-01 CNAME is not needed for a name validated by dns-account-01 only.
+        assert f"NOTE  no CNAME at _acme-challenge.mail.{PARENT}.: not needed" in r.stdout, r.stdout
+        assert f"FAIL  no CNAME at _acme-challenge.mail.{PARENT}." not in r.stdout, r.stdout
 
         r = s.cli("cert", "issue", "ten")
         assert r.returncode == 0, (r.stdout, r.stderr)
