@@ -131,7 +131,7 @@ def test_malformed_renewal_info_falls_back_to_one_third():
         assert f"bad-ari: not due until {rfc3339(due)} (one third of its lifetime left)" in r.stdout, \
             (r.stdout, rfc3339(due))
         ari = state(s, "bad-ari")["ari"]
-        # No Retry-After on this path from Pebble's override? It sends 6 h on every answer.
+        # Pebble sends Retry-After: 6 h with its override too: honoured although the body is bad.
         assert ari["chosen_time"] == 0 and ari["refetch_after"] > time.time() + 3600, ari
         # A window that ends before it starts is as unusable.
         s.pebble.set_renewal_info(split_pem(read(cert))[0], json.dumps(
