@@ -27,7 +27,17 @@ for p in "${want[@]}"; do
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+# Pebble 2.10 (ARI, profiles, dns-account-01, dns-persist-01) from Debian unstable into
+# tools/pebble/, beside bookworm's 2.4; see that script. Only for the tests.
+install_pebble_unstable() {
+  if [[ "${1:-}" != "--build-only" ]]; then
+    bash "$(dirname "$0")/install-pebble-unstable.sh"
+  fi
+}
+if [[ ${#missing[@]} -eq 0 ]]; then
+  install_pebble_unstable "${1:-}"
+  exit 0
+fi
 
 SUDO=""
 if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
@@ -42,3 +52,4 @@ if [[ ! -e /usr/sbin/policy-rc.d ]]; then
   trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_pebble_unstable "${1:-}"

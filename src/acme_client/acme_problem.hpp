@@ -12,6 +12,7 @@ namespace acmednsd::acme::problem {
 
 inline constexpr std::string_view kPrefix = "urn:ietf:params:acme:error:";
 inline constexpr std::string_view kAccountDoesNotExist = "urn:ietf:params:acme:error:accountDoesNotExist";
+inline constexpr std::string_view kAlreadyReplaced = "urn:ietf:params:acme:error:alreadyReplaced";
 inline constexpr std::string_view kAlreadyRevoked = "urn:ietf:params:acme:error:alreadyRevoked";
 inline constexpr std::string_view kBadCsr = "urn:ietf:params:acme:error:badCSR";
 inline constexpr std::string_view kBadNonce = "urn:ietf:params:acme:error:badNonce";
@@ -24,6 +25,7 @@ inline constexpr std::string_view kConnection = "urn:ietf:params:acme:error:conn
 inline constexpr std::string_view kDns = "urn:ietf:params:acme:error:dns";
 inline constexpr std::string_view kExternalAccountRequired =
     "urn:ietf:params:acme:error:externalAccountRequired";
+inline constexpr std::string_view kInvalidProfile = "urn:ietf:params:acme:error:invalidProfile";
 inline constexpr std::string_view kIncorrectResponse = "urn:ietf:params:acme:error:incorrectResponse";
 inline constexpr std::string_view kInvalidContact = "urn:ietf:params:acme:error:invalidContact";
 inline constexpr std::string_view kMalformed = "urn:ietf:params:acme:error:malformed";

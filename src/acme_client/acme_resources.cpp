@@ -73,11 +73,12 @@ Result<std::string> find_or_create_account(AcmeSession& session, const AccountRe
 }
 
 Result<Order> new_order(AcmeSession& session, const std::vector<std::string>& domains,
-                        const std::string& replaces) {
+                        const std::string& replaces, const std::string& profile) {
   nlohmann::json identifiers = nlohmann::json::array();
   for (const auto& domain : domains) identifiers.push_back({{"type", "dns"}, {"value", domain}});
   nlohmann::json payload{{"identifiers", identifiers}};
   if (!replaces.empty()) payload["replaces"] = replaces;
+  if (!profile.empty()) payload["profile"] = profile;
   auto reply = session.post(session.directory().new_order, payload);
   if (!reply) return reply.error();
   if (reply->location.empty()) return make_error("protocol", "newOrder returned no Location");
@@ -148,21 +149,38 @@ Result<std::string> download_certificate(AcmeSession& session, const std::string
   return chain;  // RFC-style fallback: no chain matches, keep the default one
 }
 
+Result<RenewalWindow> parse_renewal_info(const nlohmann::json& json) {
+  const auto window = json.is_object() ? json.find("suggestedWindow") : json.end();
+  if (!json.is_object() || window == json.end() || !window->is_object()) {
+    return make_error("protocol", "renewalInfo lacks suggestedWindow");
+  }
+  const auto start = parse_rfc3339(text(*window, "start"));
+  const auto end = parse_rfc3339(text(*window, "end"));
+  // RFC 9773 4.2: a window whose end is not after its start is invalid.
+  if (!start || !end || *end <= *start) return make_error("protocol", "renewalInfo window is malformed");
+  return RenewalWindow{*start, *end, text(json, "explanationURL")};
+}
+
 Result<RenewalWindow> fetch_renewal_info(AcmeSession& session, const std::string& cert_id) {
   std::string base = session.directory().renewal_info;
   if (base.empty()) return make_error("protocol", "the CA offers no renewalInfo");
   if (!base.ends_with('/')) base += '/';
   auto reply = session.get(base + cert_id);
   if (!reply) return reply.error();
-  const auto& json = reply->json;
-  const auto window = json.is_object() ? json.find("suggestedWindow") : json.end();
-  if (window == json.end() || !window->is_object()) {
-    return make_error("protocol", "renewalInfo lacks suggestedWindow");
-  }
-  const auto start = parse_rfc3339(text(*window, "start"));
-  const auto end = parse_rfc3339(text(*window, "end"));
-  if (!start || !end || *end < *start) return make_error("protocol", "renewalInfo window is malformed");
-  return RenewalWindow{*start, *end, text(json, "explanationURL")};
+  if (reply->json.is_null()) return make_error("protocol", "renewalInfo is not JSON");
+  return parse_renewal_info(reply->json);
+}
+
+Status check_profile(const Directory& directory, const std::string& profile, const std::string& where) {
+  if (profile.empty()) return ok_status();
+  if (directory.profiles.contains(profile)) return ok_status();
+  std::string offered;
+  for (const auto& [name, description] : directory.profiles) offered += (offered.empty() ? "" : ", ") + name;
+  return make_error("config",
+                    where + ": profile = \"" + profile + "\" is not offered by the CA; " +
+                        (offered.empty() ? "its directory lists no profiles (meta.profiles): remove "
+                                           "the key to use the CA's default"
+                                         : "it offers: " + offered));
 }
 
 std::optional<std::int64_t> parse_rfc3339(std::string_view value) {

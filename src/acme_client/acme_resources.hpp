@@ -50,9 +50,10 @@ struct Order {
   nlohmann::json error;
 };
 
-// `replaces`: the ARI certificate identifier of the certificate being renewed, if any.
+// `replaces`: the ARI certificate identifier of the certificate being renewed, if any;
+// `profile`: the CA's profile name, if any (both omitted from the request when empty).
 Result<Order> new_order(AcmeSession& session, const std::vector<std::string>& domains,
-                        const std::string& replaces);
+                        const std::string& replaces, const std::string& profile = {});
 Result<Order> fetch_order(AcmeSession& session, const std::string& url);
 Result<Authorization> fetch_authorization(AcmeSession& session, const std::string& url);
 // Tells the CA the challenge is ready to be validated.
@@ -69,7 +70,13 @@ struct RenewalWindow {
   std::int64_t end = 0;
   std::string explanation_url;
 };
+// A renewalInfo body (RFC 9773 4.2): suggestedWindow with RFC 3339 start < end.
+Result<RenewalWindow> parse_renewal_info(const nlohmann::json& document);
 Result<RenewalWindow> fetch_renewal_info(AcmeSession& session, const std::string& cert_id);
+
+// Fails, naming the [[certificate]] key and what the CA offers, unless `profile` is
+// empty or one of the directory's meta.profiles. `where`: "config.toml:12: certificate www".
+Status check_profile(const Directory& directory, const std::string& profile, const std::string& where);
 
 // Unix seconds of an RFC 3339 timestamp ("2025-01-02T03:04:05Z", fractions and offsets).
 std::optional<std::int64_t> parse_rfc3339(std::string_view text);

@@ -44,7 +44,7 @@ class RenewalService final : public AcmeService {
     offline.zone = config_.general.domain;
     offline.check_cnames = false;  // needs the network; checked before each order
     for (const auto& job : manager_->jobs()) {
-      if (auto status = check_job(job, offline); !status) return status;
+      if (auto plan = check_job(job, offline); !plan) return plan.error();
     }
     return ok_status();
   }
@@ -83,7 +83,9 @@ class RenewalService final : public AcmeService {
       if (plan.due <= clock_()) {
         log::info("certificate due", {{"certificate", job.name}, {"reason", plan.reason}});
         const bool issued = manager_->attempt(job).ok();  // logs its outcome, schedules the retry
-        plan = manager_->plan(job, false);
+        // After an issuance ask the CA's renewalInfo at once: with short-lived
+        // certificates its window may open long before one third of the lifetime is left.
+        plan = manager_->plan(job, issued);
         // Even if the retry could not be saved, a failure never leads to a tight loop.
         if (!issued) plan.due = std::max(plan.due, clock_() + kMinimumRetryDelay.count());
       }

@@ -48,6 +48,21 @@ class AcmeService {  // owns a background thread: the renewal scheduler
 std::string api_certificate_path(const Config& config);
 std::string api_private_key_path(const Config& config);
 
+// dns-account-01 (draft-ietf-acme-dns-account-label): what a [[certificate]] with
+// challenge = "dns-account-01" or "auto" validates through, per name. `target` is the
+// CNAME target the operator creates at `owner` for a delegated name ("" for names inside
+// general.domain, which this server answers itself). Empty before the ACME account
+// exists (its URL makes the label).
+struct DnsAccountRecord {
+  std::string certificate;
+  std::string domain;
+  std::string label;  // 16 base32 characters, without the leading "_"
+  std::string owner;  // "_<label>._acme-challenge.<domain>." (wildcards: the base name)
+  std::string target;
+};
+// Only the records for `domain` ("*." ignored) when it is not empty.
+std::vector<DnsAccountRecord> dns_account_records(const Config& config, const std::string& domain = {});
+
 // `acme-dnsd cert issue|list|renew [NAME...]`: prints to stdout/stderr and returns the
 // process exit code.
 int run_cert_command(const Config& config, Store& store, const std::vector<std::string>& args);

@@ -37,6 +37,11 @@ Result<Directory> parse_directory(const nlohmann::json& document) {
     out.terms_of_service = string_member(*meta, "termsOfService");
     const auto eab = meta->find("externalAccountRequired");
     out.external_account_required = eab != meta->end() && eab->is_boolean() && eab->get<bool>();
+    if (const auto profiles = meta->find("profiles"); profiles != meta->end() && profiles->is_object()) {
+      for (const auto& [name, description] : profiles->items()) {
+        out.profiles[name] = description.is_string() ? description.get<std::string>() : std::string();
+      }
+    }
   }
   if (out.new_nonce.empty() || out.new_account.empty() || out.new_order.empty()) {
     return make_error("directory", "ACME directory lacks newNonce, newAccount or newOrder");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct Directory {
   std::string renewal_info;  // RFC 9773 (ARI); empty when the CA does not offer it
   std::string terms_of_service;
   bool external_account_required = false;
+  // meta.profiles (draft-ietf-acme-profiles): name -> description; empty when the CA
+  // announces none.
+  std::map<std::string, std::string> profiles;
 };
 
 Result<Directory> parse_directory(const nlohmann::json& document);

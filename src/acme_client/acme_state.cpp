@@ -67,6 +67,15 @@ Result<AccountState> load_or_create_account(const std::string& state_dir, const 
   return account;
 }
 
+std::string stored_account_url(const std::string& state_dir, const std::string& directory_url) {
+  const std::string path = state_dir + "/accounts/" + account_folder_name(directory_url) + "/account.json";
+  auto text = read_file(path);
+  if (!text) return {};
+  const auto json = nlohmann::json::parse(*text, nullptr, false);
+  if (!json.is_object() || problem::string_member(json, "directory") != directory_url) return {};
+  return problem::string_member(json, "url");
+}
+
 Status save_account_url(const AccountState& account, const std::string& directory_url) {
   const nlohmann::json json{{"directory", directory_url}, {"url", account.url}};
   return write_file_atomically(account.folder + "/account.json", json.dump(2) + "\n", 0600);

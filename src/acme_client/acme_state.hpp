@@ -23,6 +23,9 @@ struct AccountState {
 Result<AccountState> load_or_create_account(const std::string& state_dir, const std::string& directory_url,
                                             const std::string& key_type);
 Status save_account_url(const AccountState& account, const std::string& directory_url);
+// The account URL stored for `directory_url`, without creating anything: "" before the
+// first order (used by `cert list` and `doctor` for the dns-account-01 label).
+std::string stored_account_url(const std::string& state_dir, const std::string& directory_url);
 
 struct AriState {
   std::string cert_id;

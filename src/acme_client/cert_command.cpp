@@ -7,7 +7,9 @@
 #include <thread>
 
 #include "acme_client/acme_service.hpp"
+#include "acme_client/acme_state.hpp"
 #include "acme_client/certificate_manager.hpp"
+#include "acme_client/dns01_challenge.hpp"
 #include "common/log.hpp"
 #include "common/random.hpp"
 
@@ -38,7 +40,27 @@ std::optional<Endpoint> own_dns_endpoint(const Config& config) {
   return std::nullopt;
 }
 
-void print_list(CertificateManager& manager) {
+// For dns-account-01: the label of our account and, per delegated name, the CNAME the
+// operator creates (names inside the zone need none).
+void print_dns_account(const Config& config, const CertificateJob& job) {
+  if (job.challenge == "dns-01") return;
+  const std::string account = stored_account_url(config.acme.state_dir, job.directory_url);
+  if (account.empty()) {
+    std::cout << "  dns-account-01: label known after the first order creates the ACME account\n";
+    return;
+  }
+  std::cout << "  dns-account-01 label: _" << dns_account_label(account) << " (account " << account << ")\n";
+  for (const auto& record : dns_account_records(config)) {
+    if (record.certificate != job.name) continue;
+    if (record.target.empty()) {
+      std::cout << "    " << record.owner << " (inside our zone: no record to create)\n";
+    } else {
+      std::cout << "    create: " << record.owner << " CNAME " << record.target << "\n";
+    }
+  }
+}
+
+void print_list(const Config& config, CertificateManager& manager) {
   if (manager.jobs().empty()) {
     std::cout << "no certificates configured ([api] tls = \"acme\" or [[certificate]])\n";
     return;
@@ -48,6 +70,10 @@ void print_list(CertificateManager& manager) {
     std::cout << job.name << "\n  domains:";
     for (const auto& d : job.domains) std::cout << ' ' << d;
     std::cout << "\n  files:   " << job.cert_path << ", " << job.key_path << "\n";
+    std::cout << "  challenge: " << job.challenge;
+    if (!job.profile.empty()) std::cout << ", profile: " << job.profile;
+    std::cout << "\n";
+    print_dns_account(config, job);
     if (plan.current) {
       std::cout << "  expires: " << format_time(plan.current->not_after) << "\n";
     } else {
@@ -117,7 +143,7 @@ int run(const Config& config, Store& store, const std::vector<std::string>& raw_
     selected.push_back(job);
   }
   if (action == "list") {
-    print_list(manager);
+    print_list(config, manager);
     return 0;
   }
   if (selected.empty()) {

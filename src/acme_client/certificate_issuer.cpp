@@ -6,10 +6,44 @@
 #include "acme_client/acme_resources.hpp"
 #include "acme_client/crypto_keys.hpp"
 #include "acme_client/jws.hpp"
+#include "common/encoding.hpp"
 #include "common/log.hpp"
 
 namespace acmednsd::acme {
 namespace {
+
+constexpr std::string_view kDns01 = "dns-01";
+constexpr std::string_view kDnsAccount01 = "dns-account-01";
+constexpr std::string_view kAuto = "auto";
+
+std::string plan_key(std::string_view domain) {
+  std::string out = to_lower_ascii(domain);
+  if (out.starts_with("*.")) out.erase(0, 2);
+  while (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
+}
+
+// The challenge of `authorization` that `wanted` asks for; "auto" takes dns-account-01
+// when the CA offers it. Null when the CA does not offer it.
+const Challenge* pick_challenge(const Authorization& authorization, std::string_view wanted) {
+  const auto find = [&](std::string_view type) -> const Challenge* {
+    for (const auto& c : authorization.challenges) {
+      if (c.type == type) return &c;
+    }
+    return nullptr;
+  };
+  if (wanted == kAuto) {
+    const Challenge* account = find(kDnsAccount01);
+    return account != nullptr ? account : find(kDns01);
+  }
+  return find(wanted);
+}
+
+std::string offered_types(const Authorization& authorization) {
+  std::string out;
+  for (const auto& c : authorization.challenges) out += (out.empty() ? "" : ", ") + c.type;
+  return out.empty() ? "none" : out;
+}
 
 struct PresentedValue {
   std::string name;
@@ -124,6 +158,12 @@ Status wait_until_served(const PresentedValues& presented, const IssueEnvironmen
   return ok_status();
 }
 
+bool retry_without_replaces(const Error& error) {
+  // Not for rate limits (a second order would only count against them again) nor for
+  // transport failures (no answer from the CA at all).
+  return error.code.starts_with(problem::kPrefix) && error.code != problem::kRateLimited;
+}
+
 Result<EvpPkeyPtr> certificate_key(const CertificateJob& job) {
   if (job.reuse_key) {
     if (auto pem = read_file(job.key_path)) {
@@ -136,33 +176,67 @@ Result<EvpPkeyPtr> certificate_key(const CertificateJob& job) {
 
 }  // namespace
 
-Status check_job(const CertificateJob& job, const IssueEnvironment& environment) {
+Result<ChallengePlan> check_job(const CertificateJob& job, const IssueEnvironment& environment,
+                                const std::string& account_url) {
   if (job.domains.empty()) return make_error("config", "certificate " + job.name + " has no domains");
   if (!is_valid_key_type(job.key_type)) {
     return make_error("config", "certificate " + job.name + ": unknown key_type " + job.key_type);
   }
+  if (job.challenge != kDns01 && job.challenge != kDnsAccount01 && job.challenge != kAuto) {
+    return make_error("config", "certificate " + job.name + ": unknown challenge " + job.challenge);
+  }
+  ChallengePlan plan;
+  const std::string target = job.challenge_subdomain + "." + environment.zone;
+  const std::string account_owner = account_url.empty() ? std::string() : dns_account_owner(account_url);
   for (const auto& domain : job.domains) {
     auto name = challenge_record_name(domain, environment.zone, job.challenge_subdomain);
     if (!name) return make_error("config", "certificate " + job.name + ": " + name.error().message);
-    if (environment.check_cnames && !is_inside_zone(domain, environment.zone)) {
-      const std::string target = job.challenge_subdomain + "." + environment.zone;
-      if (auto status = check_cname_delegation(domain, target, environment.resolver); !status) {
-        return make_error("cname", "certificate " + job.name + ": " + status.error().message);
+    const std::string key = plan_key(domain);
+    std::string type = job.challenge;
+    const bool delegated = !is_inside_zone(domain, environment.zone);
+    if (delegated && environment.check_cnames) {
+      const auto cname_error = [&](const Error& e) {
+        return make_error("cname", "certificate " + job.name + ": " + e.message);
+      };
+      if (type == kDns01) {
+        if (auto status = check_cname_delegation(domain, target, environment.resolver); !status)
+          return cname_error(status.error());
+      } else if (!account_owner.empty()) {
+        auto by_account = check_cname_delegation(domain, target, environment.resolver, account_owner);
+        if (by_account) {
+          type = kDnsAccount01;
+        } else if (type == kDnsAccount01) {
+          return cname_error(by_account.error());
+        } else if (auto status = check_cname_delegation(domain, target, environment.resolver); status) {
+          type = kDns01;
+        } else {
+          return cname_error(
+              Error{"cname", by_account.error().message + "; or, for dns-01, " + status.error().message});
+        }
       }
     }
+    plan[key] = type;
   }
-  return ok_status();
+  return plan;
 }
 
 Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresenter& presenter,
                                           const CertificateJob& job, const IssueEnvironment& environment,
                                           const std::string& replaces) {
-  if (auto status = check_job(job, environment); !status) return status.error();
-  auto order = new_order(session, job.domains, replaces);
-  if (!order && !replaces.empty()) {
-    // A CA may refuse "replaces" (already replaced, unknown); the renewal still matters more.
-    log::info("newOrder with replaces failed; retrying without", {{"error", order.error().message}});
-    order = new_order(session, job.domains, "");
+  auto plan = check_job(job, environment, session.account_url());
+  if (!plan) return plan.error();
+  if (auto status = check_profile(session.directory(), job.profile, job.where); !status)
+    return status.error();
+  auto order = new_order(session, job.domains, replaces, job.profile);
+  if (!order && !replaces.empty() && retry_without_replaces(order.error())) {
+    // RFC 9773 5: alreadyReplaced means another order (ours, from an earlier run or the
+    // CLI) already renews this certificate; a CA may also refuse an identifier it does
+    // not know. The new certificate still matters more than the link to the old one.
+    log::info(order.error().code == problem::kAlreadyReplaced
+                  ? "the CA says this certificate was already replaced; ordering without replaces"
+                  : "newOrder with replaces failed; retrying without",
+              {{"certificate", job.name}, {"replaces", replaces}, {"error", order.error().message}});
+    order = new_order(session, job.domains, "", job.profile);
   }
   if (!order) return order.error();
 
@@ -180,20 +254,32 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
       return make_error("authorization",
                         authorization->domain + ": authorization is " + authorization->status);
     }
-    const auto challenge = std::find_if(authorization->challenges.begin(), authorization->challenges.end(),
-                                        [](const Challenge& c) { return c.type == "dns-01"; });
-    if (challenge == authorization->challenges.end()) {
-      return make_error("authorization", authorization->domain + ": the CA offers no dns-01 challenge");
+    const auto wanted = plan->find(plan_key(authorization->domain));
+    const std::string type = wanted == plan->end() ? std::string(kDns01) : wanted->second;
+    const Challenge* challenge = pick_challenge(*authorization, type);
+    if (challenge == nullptr) {
+      return make_error("authorization", authorization->domain + ": the CA offers no " + type +
+                                             " challenge (it offers " + offered_types(*authorization) + ")");
     }
     const std::string domain = (authorization->wildcard ? "*." : "") + authorization->domain;
-    auto name = challenge_record_name(domain, environment.zone, job.challenge_subdomain);
+    const std::string owner = challenge->type == kDnsAccount01 ? dns_account_owner(session.account_url())
+                                                               : std::string(kDns01Owner);
+    auto name = challenge_record_name(domain, environment.zone, job.challenge_subdomain, owner);
     if (!name) return name.error();
     const std::string value = dns01_txt_value(key_authorization(challenge->token, thumbprint));
     if (auto status = presented.add(*name, value); !status) {
       return make_error("store",
                         "cannot present the challenge for " + domain + ": " + status.error().message);
     }
+    log::debug("presenting a challenge", {{"domain", domain}, {"type", challenge->type}, {"name", *name}});
     to_validate.emplace_back(*challenge, authorization->url);
+  }
+  if (!to_validate.empty()) {
+    std::map<std::string, int> by_type;
+    for (const auto& [challenge, url] : to_validate) ++by_type[challenge.type];
+    std::vector<std::pair<std::string, std::string>> fields{{"certificate", job.name}};
+    for (const auto& [type, count] : by_type) fields.emplace_back(type, std::to_string(count));
+    log::info("challenges presented", fields);
   }
   if (auto served = wait_until_served(presented, environment); !served) return served.error();
   const bool delegated = std::any_of(job.domains.begin(), job.domains.end(), [&](const std::string& d) {
@@ -212,9 +298,9 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
     if (done->status != "valid") {
       std::string detail = "authorization " + done->status;
       for (const auto& c : done->challenges) {
-        if (c.type == "dns-01" && c.error.is_object()) detail = problem::describe(c.error);
+        if (c.type == challenge.type && c.error.is_object()) detail = problem::describe(c.error);
       }
-      return make_error("challenge", done->domain + ": dns-01 validation failed: " + detail);
+      return make_error("challenge", done->domain + ": " + challenge.type + " validation failed: " + detail);
     }
   }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,9 @@ struct CertificateJob {
   std::string deploy_command;
   std::string directory_url;
   bool is_api_certificate = false;
+  std::string profile;               // the CA's profile name; "" = its default
+  std::string challenge = "dns-01";  // dns-01 | dns-account-01 | auto
+  std::string where;                 // "config.toml:12: [[certificate]] www", for messages
 };
 
 struct IssueEnvironment {
@@ -47,9 +51,17 @@ struct IssueEnvironment {
   std::chrono::seconds delegated_cache_wait{2};  // general.txt_ttl + 1
 };
 
+// The challenge type per domain ("*." stripped, lowercase): dns-01, dns-account-01, or
+// auto (decided per authorization: dns-account-01 when the CA offers it).
+using ChallengePlan = std::map<std::string, std::string>;
+
 // Checks the job's names map to store names (and, for CNAME-delegated ones when
-// asked, that the CNAMEs exist) before any request to the CA.
-Status check_job(const CertificateJob& job, const IssueEnvironment& environment);
+// asked, that the CNAMEs exist) before any request to the CA, and decides which
+// challenge each name uses. `account_url` ("" when not known yet) names the
+// dns-account-01 label; for `challenge = "auto"` a delegated name uses dns-account-01
+// when its _<label>._acme-challenge CNAME exists, else dns-01.
+Result<ChallengePlan> check_job(const CertificateJob& job, const IssueEnvironment& environment,
+                                const std::string& account_url = {});
 
 // `replaces`: ARI identifier of the certificate being renewed ("" for none).
 Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresenter& presenter,

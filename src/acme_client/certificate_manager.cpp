@@ -70,6 +70,7 @@ std::vector<CertificateJob> jobs_from_config(const Config& config) {
     api.key_path = api_private_key_path(config);
     api.directory_url = directory_for_api(config);
     api.is_api_certificate = true;
+    api.where = "[api] tls";
     jobs.push_back(std::move(api));
   }
   for (const auto& entry : config.certificates) {
@@ -86,9 +87,39 @@ std::vector<CertificateJob> jobs_from_config(const Config& config) {
     job.preferred_chain = entry.preferred_chain;
     job.deploy_command = entry.deploy_command;
     job.directory_url = config.acme.directory;
+    job.profile = entry.profile;
+    job.challenge = entry.challenge;
+    job.where = (config.source_path.empty() ? std::string("config") : config.source_path) + ":" +
+                std::to_string(entry.line) + ": [[certificate]] " + job.name;
     jobs.push_back(std::move(job));
   }
   return jobs;
+}
+
+std::vector<DnsAccountRecord> dns_account_records(const Config& config, const std::string& domain) {
+  std::vector<DnsAccountRecord> out;
+  const std::string wanted = to_lower_ascii(domain.starts_with("*.") ? domain.substr(2) : domain);
+  std::set<std::string> seen;
+  for (const auto& job : jobs_from_config(config)) {
+    if (job.challenge == "dns-01") continue;
+    const std::string account = stored_account_url(config.acme.state_dir, job.directory_url);
+    if (account.empty()) continue;
+    for (const auto& name : job.domains) {
+      const std::string base = to_lower_ascii(name.starts_with("*.") ? name.substr(2) : name);
+      if (!wanted.empty() && base != wanted) continue;
+      if (!seen.insert(job.name + "/" + base).second) continue;  // "x" and "*.x" share one record
+      DnsAccountRecord record;
+      record.certificate = job.name;
+      record.domain = base;
+      record.label = dns_account_label(account);
+      record.owner = dns_account_owner(account) + "." + base + ".";
+      if (!is_inside_zone(base, config.general.domain) && !job.challenge_subdomain.empty()) {
+        record.target = job.challenge_subdomain + "." + config.general.domain + ".";
+      }
+      out.push_back(std::move(record));
+    }
+  }
+  return out;
 }
 
 CertificateManager::CertificateManager(const Config& config, Store& store, ManagerOptions options)
@@ -180,24 +211,33 @@ void CertificateManager::refresh_renewal_info(const CertificateJob& job, const C
   if (state.ari && state.ari->cert_id == current.ari_cert_id && now < state.ari->refetch_after) return;
   auto ca = session_for(job.directory_url, false);
   if (!ca || (*ca)->session->directory().renewal_info.empty()) return;
+  (*ca)->session->take_retry_after();  // only this reply's Retry-After counts
   auto window = fetch_renewal_info(*(*ca)->session, current.ari_cert_id);
   const auto hint = (*ca)->session->take_retry_after();
-  if (!window) {
-    log::debug("renewalInfo unavailable", {{"certificate", job.name}, {"error", window.error().message}});
-    return;
-  }
-  AriState ari = state.ari.value_or(AriState{});
-  const bool moved = ari.cert_id != current.ari_cert_id || ari.window_start != window->start ||
-                     ari.window_end != window->end;
+  AriState ari = state.ari && state.ari->cert_id == current.ari_cert_id ? *state.ari : AriState{};
   ari.cert_id = current.ari_cert_id;
-  ari.window_start = window->start;
-  ari.window_end = window->end;
-  ari.fetched_at = now;
-  // RFC 9773 4.3.3: poll again after Retry-After, within sane bounds (1 min .. 1 day).
-  const std::int64_t again = hint ? std::clamp<std::int64_t>(hint->count(), 60, 86400) : 6 * 3600;
-  ari.refetch_after = now + again;
-  if (moved || ari.chosen_time == 0) {
-    ari.chosen_time = renewal_time_in_window(window->start, window->end, options_.random01(), now);
+  ari.refetch_after = now + renewal_info_refetch_delay(hint, window.ok()).count();
+  if (!window) {
+    // Keep the window of an earlier answer, if any; else the lifetime rule applies.
+    log::warning("renewalInfo unusable; asking again later",
+                 {{"certificate", job.name},
+                  {"error", window.error().message},
+                  {"next_attempt", format_time(ari.refetch_after)}});
+  } else {
+    const bool moved = ari.window_start != window->start || ari.window_end != window->end;
+    ari.window_start = window->start;
+    ari.window_end = window->end;
+    ari.fetched_at = now;
+    if (moved || ari.chosen_time == 0) {
+      // RFC 9773 4.2: a uniformly random point of the window, chosen again only when
+      // the CA moves the window.
+      ari.chosen_time = renewal_time_in_window(window->start, window->end, options_.random01(), now);
+      log::info("renewal window from the CA", {{"certificate", job.name},
+                                               {"start", format_time(window->start)},
+                                               {"end", format_time(window->end)},
+                                               {"renew_at", format_time(ari.chosen_time)},
+                                               {"explanation", window->explanation_url}});
+    }
   }
   state.ari = ari;
   if (auto status = save_certificate_state(config_.acme.state_dir, job.name, state); !status) {

@@ -69,14 +69,36 @@ bool is_inside_zone(std::string_view domain, std::string_view zone) {
   return name == apex || name.ends_with("." + apex);
 }
 
+std::string dns_account_label(std::string_view account_url) {
+  static constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyz234567";
+  const auto digest = sha256(account_url);
+  // 10 bytes = 80 bits = exactly 16 base32 characters: no padding to strip.
+  std::string out;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (std::size_t i = 0; i < 10; ++i) {
+    buffer = (buffer << 8U) | digest[i];
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      out.push_back(kAlphabet[(buffer >> static_cast<unsigned>(bits)) & 31U]);
+    }
+  }
+  return out;
+}
+
+std::string dns_account_owner(std::string_view account_url) {
+  return "_" + dns_account_label(account_url) + "._acme-challenge";
+}
+
 Result<std::string> challenge_record_name(std::string_view domain, std::string_view zone,
-                                          std::string_view challenge_subdomain) {
+                                          std::string_view challenge_subdomain, std::string_view owner) {
   const std::string name = normalized(domain);
   const std::string apex = normalized(zone);
   if (name.empty()) return make_error("config", "empty domain name");
-  if (name == apex) return std::string("_acme-challenge");
+  if (name == apex) return std::string(owner);
   if (name.ends_with("." + apex)) {
-    return "_acme-challenge." + name.substr(0, name.size() - apex.size() - 1);
+    return std::string(owner) + "." + name.substr(0, name.size() - apex.size() - 1);
   }
   if (challenge_subdomain.empty()) {
     return make_error("config", "domain " + std::string(domain) + " is outside the zone " + apex +
@@ -96,8 +118,8 @@ Status StorePresenter::cleanup(const std::string& name, const std::string& value
 }
 
 Status check_cname_delegation(std::string_view domain, std::string_view target,
-                              const std::string& resolver_address) {
-  const std::string owner = "_acme-challenge." + normalized(domain) + ".";
+                              const std::string& resolver_address, std::string_view owner_prefix) {
+  const std::string owner = std::string(owner_prefix) + "." + normalized(domain) + ".";
   const std::string wanted = normalized(target) + ".";
   const std::string fix = "create the record \"" + owner + " CNAME " + wanted + "\"";
   std::string host;

@@ -14,7 +14,8 @@ std::int64_t renewal_time_in_window(std::int64_t window_start, std::int64_t wind
                                     std::int64_t now) {
   if (window_end <= now) return now;
   const double fraction = std::clamp(random01, 0.0, 1.0);
-  const auto span = static_cast<double>(std::max<std::int64_t>(window_end - window_start, 0));
+  const std::int64_t usable = std::max<std::int64_t>(window_end - window_start, 0) / 10 * 9;
+  const auto span = static_cast<double>(usable);
   return std::max(now, window_start + static_cast<std::int64_t>(span * fraction));
 }
 
@@ -28,6 +29,12 @@ std::chrono::seconds retry_delay(int consecutive_failures, double random01,
   delay = std::clamp(delay, kMinimumRetryDelay, kMaximumRetryDelay);
   if (retry_after) delay = std::max(delay, std::min(*retry_after, std::chrono::seconds(86400)));
   return delay;
+}
+
+std::chrono::seconds renewal_info_refetch_delay(std::optional<std::chrono::seconds> retry_after,
+                                                bool answered) {
+  if (retry_after) return std::clamp(*retry_after, std::chrono::seconds(60), std::chrono::seconds(86400));
+  return answered ? std::chrono::seconds(6 * 3600) : std::chrono::seconds(15 * 60);
 }
 
 }  // namespace acmednsd::acme

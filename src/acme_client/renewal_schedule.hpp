@@ -14,7 +14,9 @@ namespace acmednsd::acme {
 std::int64_t renewal_time_by_lifetime(std::int64_t not_before, std::int64_t not_after);
 
 // RFC 9773 section 4.2: a uniformly random point of the suggested window (random01 in
-// [0, 1)); a window already past means "now".
+// [0, 1)); a window already past means "now". The draw covers the window's first nine
+// tenths: the order itself takes time, and a CA whose window ends at notAfter (Pebble's
+// for short-lived certificates) would otherwise see renewals finish after expiry.
 std::int64_t renewal_time_in_window(std::int64_t window_start, std::int64_t window_end, double random01,
                                     std::int64_t now);
 
@@ -24,6 +26,13 @@ std::int64_t renewal_time_in_window(std::int64_t window_start, std::int64_t wind
 // tight loop.
 std::chrono::seconds retry_delay(int consecutive_failures, double random01,
                                  std::optional<std::chrono::seconds> retry_after);
+
+// RFC 9773 4.3: when to ask renewalInfo again. The CA's Retry-After, bounded to
+// 1 min .. 1 day so neither a tiny nor a silly value is obeyed blindly; without one,
+// 6 h after an answer and 15 min after a failed or malformed one (the lifetime rule
+// applies meanwhile).
+std::chrono::seconds renewal_info_refetch_delay(std::optional<std::chrono::seconds> retry_after,
+                                                bool answered);
 
 inline constexpr std::chrono::seconds kMinimumRetryDelay{45};
 inline constexpr std::chrono::seconds kMaximumRetryDelay{6 * 3600};

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "acme_client/acme_service.hpp"
 #include "app/app.hpp"
 #include "common/encoding.hpp"
 #include "common/ldns_handles.hpp"
@@ -27,7 +28,9 @@ Checks that a CA can validate DNS-01 challenges for each NAME through this serve
 the zone's delegation (NS records reach a server answering like this one), the CNAME
 _acme-challenge.NAME -> <subdomain>.<general.domain>, that the subdomain is an account
 in the database, the TXT lookup through the resolver, and CAA records on NAME and its
-parents. Says what to change when a check fails.
+parents. For [[certificate]] entries with challenge = "dns-account-01" or "auto", also
+the account-labelled name _<label>._acme-challenge.NAME and its CNAME (once the ACME
+account exists). Says what to change when a check fails.
 
 Options:
   --subdomain UUID      the account subdomain NAME should point to (prints the exact
@@ -163,7 +166,10 @@ class Doctor {
   int run() {
     load_subdomains();
     check_delegation();
-    for (const auto& name : options_.names) check_name(lower_fqdn(name));
+    for (const auto& name : options_.names) {
+      check_name(lower_fqdn(name));
+      check_dns_account(lower_fqdn(name));
+    }
     std::cout << (report_.failures == 0 ? "all checks passed\n"
                                         : std::to_string(report_.failures) + " check(s) failed\n");
     return report_.failures == 0 ? kExitOk : kExitFailure;
@@ -261,6 +267,11 @@ class Doctor {
         report_.fail("the resolver does not answer for " + owner + ": " + cname.error, "check --resolver");
         return;
       }
+      if (only_dns_account(name.substr(0, name.size() - 1))) {
+        report_.note("no CNAME at " + owner + ": not needed, every [[certificate]] naming " +
+                     name.substr(0, name.size() - 1) + " validates it by dns-account-01 (checked below)");
+        return;
+      }
       const std::string record =
           options_.subdomain.empty()
               ? "register an account (POST /register or `acme-dnsd accounts add --cname-for " +
@@ -292,6 +303,46 @@ class Doctor {
       report_.ok(owner + " CNAME " + target);
     }
     check_txt(owner, target);
+  }
+
+  // Whether NAME appears in [[certificate]] entries and all of them validate it by
+  // dns-account-01, so the classic _acme-challenge CNAME is not needed.
+  [[nodiscard]] bool only_dns_account(const std::string& bare) const {
+    bool named = false;
+    for (const auto& certificate : config_.certificates) {
+      for (const auto& domain : certificate.domains) {
+        const std::string base = to_lower_ascii(domain.starts_with("*.") ? domain.substr(2) : domain);
+        if (base != bare) continue;
+        if (certificate.challenge != "dns-account-01") return false;
+        named = true;
+      }
+    }
+    return named;
+  }
+
+  // dns-account-01 (draft-ietf-acme-dns-account-label): the [[certificate]] entries that
+  // validate NAME under their ACME account's label, and the CNAME each needs.
+  void check_dns_account(const std::string& name) {
+    for (const auto& record : acme::dns_account_records(config_, name.substr(0, name.size() - 1))) {
+      std::cout << "-- " << record.owner << " (dns-account-01 of certificate " << record.certificate
+                << ", account label _" << record.label << ")\n";
+      if (record.target.empty()) {
+        report_.ok(record.owner + " is inside " + zone_ + ": this server answers it, no CNAME needed");
+        continue;
+      }
+      const std::string fix = "create \"" + record.owner + " CNAME " + record.target + "\"";
+      const Answer cname = ask(resolver_.get(), record.owner, LDNS_RR_TYPE_CNAME, true);
+      const auto targets = cname.records(record.owner, LDNS_RR_TYPE_CNAME);
+      if (targets.empty()) {
+        report_.fail("no CNAME at " + record.owner + " (" + cname.rcode_text() + ")", fix);
+      } else if (lower_fqdn(targets.front().at(0)) != record.target) {
+        report_.fail(
+            record.owner + " is a CNAME to " + lower_fqdn(targets.front().at(0)) + ", not " + record.target,
+            fix);
+      } else {
+        report_.ok(record.owner + " CNAME " + record.target);
+      }
+    }
   }
 
   // The TXT lookup a CA makes (following the CNAME), then the same name asked of each

@@ -415,6 +415,29 @@ void read_acme(SectionReader r, Config& c) {
   r.reject_unknown();
 }
 
+// The ACME-protocol choices of one [[certificate]] (issue 18): kept apart so the list of
+// plain keys above stays easy to merge.
+void read_certificate_acme_options(SectionReader& r, CertificateConfig& cert) {
+  if (r.read("profile", cert.profile)) {
+    // A profile name is a token in the CA's directory; whether the CA offers it is
+    // checked against meta.profiles before each order.
+    const bool token = !cert.profile.empty() && cert.profile.size() <= 64 &&
+                       cert.profile.find_first_not_of(
+                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                           "0123456789._-") == std::string::npos;
+    if (!token) r.fail(*r.node("profile"), "profile", "is not a profile name (letters, digits, . _ -)");
+  }
+  if (r.read("challenge", cert.challenge)) {
+    static const std::set<std::string> kChallenges = {"dns-01", "dns-account-01", "auto"};
+    if (cert.challenge == "dns-persist-01") {
+      r.fail(*r.node("challenge"), "challenge",
+             "= \"dns-persist-01\" is not supported yet; use dns-01, dns-account-01 or auto");
+    } else if (!kChallenges.contains(cert.challenge)) {
+      r.fail(*r.node("challenge"), "challenge", "is not one of dns-01, dns-account-01, auto");
+    }
+  }
+}
+
 void read_certificates(const toml::table& root, Config& c, Errors& errors) {
   const auto* n = root.get("certificate");
   if (!n) return;
@@ -461,6 +484,7 @@ void read_certificates(const toml::table& root, Config& c, Errors& errors) {
     r.read("reuse_key", cert.reuse_key);
     r.read("preferred_chain", cert.preferred_chain);
     r.read("deploy_command", cert.deploy_command);
+    read_certificate_acme_options(r, cert);
     r.reject_unknown();
     c.certificates.push_back(std::move(cert));
   }

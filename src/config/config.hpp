@@ -157,7 +157,13 @@ struct CertificateConfig {
   bool reuse_key = false;
   std::string preferred_chain;  // issuer common name of the preferred chain
   std::string deploy_command;   // run (sh -c) after each issuance
-  int line = 0;                 // where it was defined, for messages
+  // The CA's certificate profile (draft-ietf-acme-profiles), checked against the
+  // directory's meta.profiles before ordering; empty: the CA's default.
+  std::string profile;
+  // How names are validated: dns-01, dns-account-01 (draft-ietf-acme-dns-account-label),
+  // or auto (dns-account-01 where the CA offers it, else dns-01).
+  std::string challenge = "dns-01";
+  int line = 0;  // where it was defined, for messages
 };
 
 struct Config {

@@ -44,7 +44,7 @@ bool same_certificate(const CertificateConfig& a, const CertificateConfig& b) {
   return a.name == b.name && a.domains == b.domains && a.challenge_subdomain == b.challenge_subdomain &&
          a.cert_path == b.cert_path && a.key_path == b.key_path && a.key_type == b.key_type &&
          a.reuse_key == b.reuse_key && a.preferred_chain == b.preferred_chain &&
-         a.deploy_command == b.deploy_command;
+         a.deploy_command == b.deploy_command && a.profile == b.profile && a.challenge == b.challenge;
 }
 
 bool same_acme(const AcmeConfig& a, const AcmeConfig& b) {

@@ -41,14 +41,16 @@ class AcmeSetup:
     """
 
     def __init__(self, certificates=(), cnames=None, acme=None, api=None, eab=False,
-                 nonce_reject=0, start_server=True, wait_health=True, pebble_env=None):
+                 nonce_reject=0, start_server=True, wait_health=True, pebble_env=None,
+                 pebble_binary="pebble", pebble_profiles=None):
         self.dir = tempfile.mkdtemp(prefix="acmednsd-acme-")
         self.server = self.pebble = self.nsd = self.unbound = None
         self.certificates = {}
         try:
             self.pebble = peers.Pebble(os.path.join(self.dir, "pebble"), dns_server="",
                                        eab=eab, nonce_reject=nonce_reject, start=False,
-                                       extra_env=pebble_env)
+                                       extra_env=pebble_env, binary=pebble_binary,
+                                       profiles=pebble_profiles)
             acme_keys = {
                 "directory": self.pebble.directory_url,
                 "ca_bundle": self.pebble.tls_ca_bundle,
@@ -96,11 +98,11 @@ class AcmeSetup:
             raise
 
     @staticmethod
-    def parent_zone(cnames):
+    def parent_zone(cnames, serial=1):
         records = ["auth IN NS ns1.auth", "ns1.auth IN A 127.0.0.1"]
         for name, target in sorted(cnames.items()):
             records.append(f"{name.rstrip('.')}. IN CNAME {target.rstrip('.')}.")
-        return peers.zone_text(PARENT, records)
+        return peers.zone_text(PARENT, records, serial=serial)
 
     def rewrite_config(self, **acme_keys):
         """Adds [acme] keys to the written config (before the server starts)."""
@@ -110,6 +112,20 @@ class AcmeSetup:
         text = text.replace("[acme]\n", "[acme]\n" + lines, 1)
         with open(self.server.config_path, "w") as f:
             f.write(text)
+
+    def start_dns_only(self):
+        """Starts acme-dnsd without the [[certificate]] tables, so it serves DNS for the
+        CLI's orders but orders nothing itself; the file keeps them for the CLI (a
+        restart of the server then takes them up)."""
+        with open(self.server.config_path) as f:
+            full = f.read()
+        with open(self.server.config_path, "w") as f:
+            f.write(full.partition("[[certificate]]")[0])
+        try:
+            self.server.start()
+        finally:
+            with open(self.server.config_path, "w") as f:
+                f.write(full)
 
     # ---- the CLI ----
     def cli(self, *args, timeout=180):

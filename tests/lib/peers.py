@@ -183,6 +183,28 @@ def make_ca(dir, cn="acme-dnsd test CA", days=3):
 # Pebble
 # ---------------------------------------------------------------------------
 
+# Debian unstable's Pebble, unpacked into tools/pebble/ by scripts/install-pebble-unstable.sh
+# (called by install-deps.sh): renewalInfo (ARI), profiles, dns-account-01 and
+# dns-persist-01, none of which bookworm's 2.4 (/usr/bin/pebble) has.
+PEBBLE_UNSTABLE_VERSION = "2.10.0+ds1-2"
+
+
+def pebble_unstable():
+    """Path of the Pebble 2.10 binary; fails (never skips) when it is not installed."""
+    root = os.path.join(harness.SOURCE_DIR, "tools", "pebble")
+    binary = os.path.join(root, "usr", "bin", "pebble")
+    stamp = os.path.join(root, "VERSION")
+    try:
+        with open(stamp) as f:
+            installed = f.read().strip()
+    except FileNotFoundError:
+        installed = None
+    if installed != PEBBLE_UNSTABLE_VERSION or not os.access(binary, os.X_OK):
+        raise AssertionError(f"Pebble {PEBBLE_UNSTABLE_VERSION} is not installed in {root} "
+                             f"(found {installed!r}): run scripts/install-deps.sh")
+    return binary
+
+
 class Pebble(_Peer):
     """Pebble ACME CA on free loopback ports, validating DNS-01 through `dns_server`.
 
@@ -194,6 +216,10 @@ class Pebble(_Peer):
     runs in a private mount namespace (unshare -m, root) where /etc/resolv.conf names
     that address, so nothing outside the test sees it.
 
+    binary: the pebble executable (default bookworm's 2.4; pebble_unstable() for 2.10).
+    profiles: {name: validity seconds} for Pebble 2.10's certificate profiles (RFC-draft
+    acme-profiles); None leaves Pebble's config without profiles.
+
     Attributes: directory_url, port, mgmt_port, ca (the TLS CA that clients must trust,
     ca.ca_cert), eab_keys ({kid: base64url hmac} when eab=True).
     """
@@ -201,8 +227,9 @@ class Pebble(_Peer):
     name = "pebble"
 
     def __init__(self, dir, dns_server, eab=False, nonce_reject=0, start=True, ca=None,
-                 extra_env=None, resolv_conf_nameserver=None):
+                 extra_env=None, resolv_conf_nameserver=None, binary="pebble", profiles=None):
         super().__init__(dir)
+        self.binary = binary
         self.dns_server = dns_server
         self.resolv_conf = None
         if resolv_conf_nameserver:
@@ -232,6 +259,10 @@ class Pebble(_Peer):
         }}
         if eab:
             cfg["pebble"]["externalAccountMACKeys"] = dict(self.eab_keys)
+        if profiles:
+            cfg["pebble"]["profiles"] = {
+                name: {"description": f"{name} ({seconds} s)", "validityPeriod": seconds}
+                for name, seconds in profiles.items()}
         self.config_path = _write(os.path.join(self.dir, "pebble-config.json"),
                                   json.dumps(cfg, indent=2))
         self.env = dict(os.environ)
@@ -262,7 +293,7 @@ class Pebble(_Peer):
             return r.status, r.read()
 
     def start(self, timeout=20.0):
-        argv = ["pebble", "-config", self.config_path, "-dnsserver", self.dns_server or ""]
+        argv = [self.binary, "-config", self.config_path, "-dnsserver", self.dns_server or ""]
         if self.resolv_conf:
             # unshare and sh exec in place: the PID we stop is Pebble's.
             script = f'mount --bind "{self.resolv_conf}" /etc/resolv.conf && exec "$@"'
@@ -289,6 +320,14 @@ class Pebble(_Peer):
         status, body = self._get(f"{self.mgmt_url}/intermediates/{index}")
         assert status == 200, status
         return body.decode()
+
+    def set_renewal_info(self, certificate_pem, ari_response):
+        """Pebble 2.10's management call that replaces the renewalInfo body served for
+        one certificate (any text, even malformed JSON)."""
+        body = json.dumps({"Certificate": certificate_pem, "ARIResponse": ari_response}).encode()
+        request = urllib.request.Request(f"{self.mgmt_url}/set-renewal-info/", data=body, method="POST")
+        with urllib.request.urlopen(request, timeout=5.0, context=self.ca.ssl_context()) as r:
+            assert r.status == 200, r.status
 
     def write_root(self, path=None):
         """Writes root_pem() to a file (default <dir>/pebble-root.pem); returns the path."""
