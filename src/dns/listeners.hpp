@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/result.hpp"
+#include "dns/transfer.hpp"
 #include "dns/zone_data.hpp"
 #include "store/answer_index.hpp"
 
@@ -57,7 +58,12 @@ struct ServingContext {
   std::uint32_t rrl_slip = 2;
   std::uint32_t rrl_ipv4_prefix = 24;
   std::uint32_t rrl_ipv6_prefix = 56;
+  // [transfer]: AXFR/IXFR and TSIG-signed queries; null when nothing is configured.
+  std::shared_ptr<TransferGate> transfer;
 };
+
+// The client address of a sockaddr_in/sockaddr_in6, for the transfer ACL.
+IpAddress ip_of_sockaddr(const void* sockaddr_storage_ptr);
 
 struct ListenAddress {
   boost::asio::ip::address address;

@@ -170,6 +170,7 @@ Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index
 
   Job job;
   job.apply = [accounts, values, report, imported](WriterContext& c) -> Status {
+    if (c.changes) c.changes->reset = true;  // a bulk load: the IXFR journal starts over
     const std::int64_t now = now_ms() / 1000;
     for (const auto& a : *accounts) {
       // Each account in its own savepoint: a clash (already imported) skips only it.

@@ -168,6 +168,39 @@ NameKind AnswerIndex::visit(std::string_view name, std::int64_t now, ValueSink s
   return impl_->nonterminal_refs.contains(key) ? NameKind::nonterminal : NameKind::absent;
 }
 
+void AnswerIndex::for_each_live(std::int64_t now, EntrySink sink, void* context) const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  struct Forward {
+    EntrySink sink;
+    void* context;
+    std::string_view name;
+  };
+  const auto forward = [](void* ctx, std::string_view value) {
+    const auto* f = static_cast<const Forward*>(ctx);
+    f->sink(f->context, f->name, value);
+  };
+  for (const auto& shard : impl_->shards) {
+    std::shared_lock lock(shard.mutex);
+    for (const auto& [key, entry] : shard.entries) {
+      if (entry.values.empty()) continue;
+      std::array<char, 36> text{};
+      std::size_t out = 0;
+      for (std::size_t i = 0; i < key.bytes.size(); ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) text[out++] = '-';
+        text[out++] = kHex[key.bytes[i] >> 4];
+        text[out++] = kHex[key.bytes[i] & 0x0F];
+      }
+      Forward f{sink, context, std::string_view(text.data(), text.size())};
+      emit_live(entry, policy_, now, forward, &f);
+    }
+  }
+  std::shared_lock lock(impl_->other_mutex);
+  for (const auto& [name, entry] : impl_->other) {
+    Forward f{sink, context, name};
+    emit_live(entry, policy_, now, forward, &f);
+  }
+}
+
 void AnswerIndex::add_name(std::string_view name) {
   if (auto key = parse_uuid_label(name)) {
     auto& shard = impl_->shard(*key);

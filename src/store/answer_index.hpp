@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string_view>
 
 namespace acmednsd {
@@ -47,6 +48,16 @@ class AnswerIndex {
   // value, newest first, while holding a shard read lock; `sink` must not block.
   NameKind visit(std::string_view relative_name, std::int64_t now_unix, ValueSink sink, void* context) const;
 
+  // Every live value of every name (names in text form, as visit() takes them), shard
+  // by shard under each shard's read lock; `sink` must not block. For zone transfers.
+  using EntrySink = void (*)(void* context, std::string_view relative_name, std::string_view value);
+  void for_each_live(std::int64_t now_unix, EntrySink sink, void* context) const;
+
+  // Held by the store's publisher while it applies one commit's changes and raises the
+  // serial, and by a zone transfer while it copies the zone: the copy then matches its
+  // serial exactly (no half-applied batch). DNS queries never take it.
+  [[nodiscard]] std::mutex& batch_mutex() const { return batch_mutex_; }
+
   // Increases whenever the served content changes (RFC 1982 arithmetic).
   [[nodiscard]] std::uint32_t serial() const { return serial_.load(std::memory_order_acquire); }
 
@@ -75,6 +86,7 @@ class AnswerIndex {
   RetentionPolicy policy_;
   std::unique_ptr<Impl> impl_;
   std::atomic<std::uint32_t> serial_{1};
+  mutable std::mutex batch_mutex_;
 };
 
 }  // namespace acmednsd
