@@ -169,12 +169,14 @@ class NsdSecondary(peers._Peer):
 
     name = "nsd"
 
-    def __init__(self, dir, primary_port, secret, port=None, axfr_only=False):
+    def __init__(self, dir, primary_port, secret, port=None, axfr_only=False, address=LOOPBACK, notify=True):
         super().__init__(dir)
-        self.port = port or harness.free_port(LOOPBACK)
+        self.address = address
+        self.port = port or harness.free_port(address)
         self.primary_port = primary_port
         self.secret = secret
         self.axfr_only = axfr_only
+        self.notify = notify  # False: NOTIFY is refused, the zone follows only the SOA refresh
 
     def write_config(self):
         d = self.dir
@@ -183,7 +185,7 @@ class NsdSecondary(peers._Peer):
             request = f"AXFR {request}"
         text = "\n".join([
             "server:",
-            f"    ip-address: {LOOPBACK}",
+            f"    ip-address: {self.address}",
             f"    port: {self.port}",
             "    do-ip4: yes", "    do-ip6: no",
             '    username: ""', '    chroot: ""',
@@ -196,8 +198,7 @@ class NsdSecondary(peers._Peer):
             "key:", f'    name: "{KEY_NAME}"', "    algorithm: hmac-sha256", f'    secret: "{self.secret}"', "",
             "zone:", f'    name: "{ZONE}"', f'    zonefile: "{d}/{ZONE}.zone"',
             f"    request-xfr: {request}",
-            f"    allow-notify: {LOOPBACK} {KEY_NAME}", "",
-        ])
+        ] + ([f"    allow-notify: {LOOPBACK} {KEY_NAME}"] if self.notify else []) + [""])
         self.config_path = os.path.join(d, "nsd.conf")
         with open(self.config_path, "w") as f:
             f.write(text)
@@ -206,7 +207,8 @@ class NsdSecondary(peers._Peer):
     def start(self, timeout=15.0):
         self.write_config()
         self._spawn(["nsd", "-d", "-c", self.config_path])
-        harness.wait_until(lambda: self._check_alive() or peers.dns_probe(self.port, "example.", 6) is not None,
+        harness.wait_until(lambda: self._check_alive() or
+                           peers.dns_probe(self.port, "example.", 6, host=self.address) is not None,
                            timeout, what="nsd answering")
         return self
 
@@ -220,7 +222,7 @@ class NsdSecondary(peers._Peer):
 
     # answers
     def dig(self, name, rtype="TXT", *extra):
-        return subprocess.run(["dig", f"@{LOOPBACK}", "-p", str(self.port), name, rtype, "+time=2", "+tries=1",
+        return subprocess.run(["dig", f"@{self.address}", "-p", str(self.port), name, rtype, "+time=2", "+tries=1",
                                "+norec", *extra], capture_output=True, text=True, timeout=20)
 
     def serial(self):
