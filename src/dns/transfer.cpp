@@ -17,11 +17,6 @@ constexpr std::size_t kTsigRoom = 256;
 
 constexpr std::uint8_t kFlagAa = 0x04;
 
-struct Value {
-  std::string name;  // relative, lowercase
-  std::array<char, kTxtValueLength> text{};
-};
-
 // Writes the header of an answer to `q` (ID, opcode and RD kept; QR, AA set).
 void write_header(WireWriter& w, std::span<const std::uint8_t> query, std::uint8_t rcode_value, bool aa) {
   w.u16(read_u16(query.data()));
@@ -138,14 +133,18 @@ class ZoneStream final : public TransferStream {
         // Time 0: nothing is hidden by age. What a transfer carries changes only with a
         // commit (a prune removes expired values and raises the serial), so every copy
         // of one serial is the same and the journal's diffs apply to it.
+        // Packed as [name length][name][43-byte value], 80 bytes for an account's value
+        // and no allocation per value: 100k values cost ~8 MB while they stream.
+        values_.reserve(index.value_count() * (2 + 36 + kTxtValueLength));
         index.for_each_live(
             0,
             [](void* ctx, std::string_view name, std::string_view value) {
               auto* self = static_cast<ZoneStream*>(ctx);
-              Value v;
-              v.name = std::string(name);
-              std::memcpy(v.text.data(), value.data(), std::min(value.size(), v.text.size()));
-              self->values_.push_back(std::move(v));
+              if (name.size() > 255 || value.size() != kTxtValueLength) return;
+              self->values_.push_back(static_cast<char>(name.size()));
+              self->values_.insert(self->values_.end(), name.begin(), name.end());
+              self->values_.insert(self->values_.end(), value.begin(), value.end());
+              ++self->value_count_;
             },
             this);
       }
@@ -163,7 +162,7 @@ class ZoneStream final : public TransferStream {
   ZoneStream& operator=(const ZoneStream&) = delete;
 
   [[nodiscard]] std::uint32_t serial() const { return serial_; }
-  [[nodiscard]] std::size_t value_count() const { return values_.size(); }
+  [[nodiscard]] std::size_t value_count() const { return value_count_; }
   [[nodiscard]] bool incremental() const { return diffs_.has_value(); }
 
   std::size_t next(std::span<std::uint8_t> out, std::int64_t now) override {
@@ -189,9 +188,12 @@ class ZoneStream final : public TransferStream {
       } else if (step_ <= statics_.size()) {
         const auto& s = statics_[step_ - 1];
         write_rr(w, names, *s.owner, s.set->type, s.set->ttl, s.rdata->data(), s.rdata->size());
-      } else if (step_ <= statics_.size() + values_.size()) {
-        const auto& v = values_[step_ - 1 - statics_.size()];
-        write_txt(w, names, v.name, txt_ttl, std::string_view(v.text.data(), v.text.size()));
+      } else if (step_ <= statics_.size() + value_count_) {
+        const auto size = static_cast<std::uint8_t>(values_[cursor_]);
+        const std::string_view name(values_.data() + cursor_ + 1, size);
+        const std::string_view text(values_.data() + cursor_ + 1 + size, kTxtValueLength);
+        write_txt(w, names, name, txt_ttl, text);
+        if (!w.overflow()) cursor_ += 1 + size + kTxtValueLength;
       } else {
         write_rr(w, names, "", rrtype::SOA, soa_ttl, soa_.data(), soa_.size());
         done_ = true;
@@ -263,7 +265,9 @@ class ZoneStream final : public TransferStream {
   std::uint32_t serial_ = 0;
   std::vector<std::uint8_t> soa_;
   std::vector<Static> statics_;
-  std::vector<Value> values_;
+  std::vector<char> values_;  // packed, see the constructor
+  std::size_t value_count_ = 0;
+  std::size_t cursor_ = 0;  // next value in values_
   std::optional<std::vector<ZoneJournal::Diff>> diffs_;
   std::size_t diff_ = 0;
   std::size_t in_diff_ = 0;
