@@ -276,6 +276,30 @@ class ZoneStream final : public TransferStream {
   bool done_ = false;
 };
 
+// Refusals and TSIG failures come from anyone on the Internet: at most one log line per
+// kind every 10 s, so a flood cannot fill the disk, and an operator still sees why a
+// secondary is turned away.
+bool log_now(std::atomic<std::int64_t>& last, std::int64_t now) {
+  std::int64_t seen = last.load(std::memory_order_relaxed);
+  return now - seen >= 10 && last.compare_exchange_strong(seen, now, std::memory_order_relaxed);
+}
+std::atomic<std::int64_t> g_refusal_logged{0};
+std::atomic<std::int64_t> g_tsig_logged{0};
+std::atomic<std::int64_t> g_busy_logged{0};
+
+const char* tsig_outcome_text(tsig::Outcome o) {
+  switch (o) {
+    case tsig::Outcome::badkey:
+      return "BADKEY (unknown key or algorithm)";
+    case tsig::Outcome::badsig:
+      return "BADSIG (wrong secret)";
+    case tsig::Outcome::badtime:
+      return "BADTIME (clocks differ by more than 300 s)";
+    default:
+      return "FORMERR (malformed TSIG)";
+  }
+}
+
 }  // namespace
 
 TransferGate::TransferGate(const Config& config, const ZoneJournal* journal)
@@ -307,6 +331,10 @@ TransferGate::Outcome TransferGate::handle(std::span<const std::uint8_t> query, 
   Outcome result;
   const tsig::Verified v = tsig::verify_request(query, keys_, now);
   if (v.outcome != tsig::Outcome::unsigned_message && v.outcome != tsig::Outcome::ok) {
+    if (log_now(g_tsig_logged, now)) {
+      log::warning("TSIG check failed (further ones for 10 s are not logged)",
+                   {{"client", peer.to_string()}, {"error", tsig_outcome_text(v.outcome)}});
+    }
     result.size = tsig::render_error(query, v, now, out);
     return result;
   }
@@ -356,8 +384,10 @@ TransferGate::Outcome TransferGate::handle(std::span<const std::uint8_t> query, 
                       (is_signed && std::find(require_tsig_.begin(), require_tsig_.end(), v.key->name) !=
                                         require_tsig_.end());
   if (!apex || pq.qclass != kClassIn || !any_contains(allow_, peer.unmapped()) || !key_ok) {
-    log::info("zone transfer refused",
-              {{"client", peer.to_string()}, {"signed", is_signed ? v.key->name : std::string("no")}});
+    if (log_now(g_refusal_logged, now)) {
+      log::info("zone transfer refused (further ones for 10 s are not logged)",
+                {{"client", peer.to_string()}, {"signed", is_signed ? v.key->name : std::string("no")}});
+    }
     result.size = simple(rcode::refused, false);
     return result;
   }
@@ -380,8 +410,10 @@ TransferGate::Outcome TransferGate::handle(std::span<const std::uint8_t> query, 
   }
   if (active_->fetch_add(1) >= max_transfers_) {
     active_->fetch_sub(1);
-    log::warning("zone transfer refused: too many at once",
-                 {{"client", peer.to_string()}, {"max_transfers", std::to_string(max_transfers_)}});
+    if (log_now(g_busy_logged, now)) {
+      log::warning("zone transfer refused: too many at once (further ones for 10 s are not logged)",
+                   {{"client", peer.to_string()}, {"max_transfers", std::to_string(max_transfers_)}});
+    }
     result.size = simple(rcode::refused, false);
     return result;
   }

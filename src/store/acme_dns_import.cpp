@@ -207,7 +207,8 @@ Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index
       if (imported->contains(a.subdomain)) index.add_name(a.subdomain);
     }
     for (const auto& v : *values) {
-      if (imported->contains(v.subdomain)) index.put_value(v.subdomain, v.value, v.updated_ms / 1000);
+      if (imported->contains(v.subdomain))
+        index.put_value(v.subdomain, v.value, v.updated_ms / 1000, v.updated_ms);
     }
   };
   if (auto s = writer.run_sync(std::move(job)); !s) return s.error();

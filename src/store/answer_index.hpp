@@ -64,7 +64,9 @@ class AnswerIndex {
   // Writer side: called by the store once a change is committed.
   void add_name(std::string_view relative_name);     // a registered account subdomain
   void remove_name(std::string_view relative_name);  // drops its values too
-  void put_value(std::string_view relative_name, std::string_view value, std::int64_t updated_at);
+  // `updated_ms` (default: updated_at * 1000) orders values exactly as the database does.
+  void put_value(std::string_view relative_name, std::string_view value, std::int64_t updated_at,
+                 std::int64_t updated_ms = -1);
   void remove_value(std::string_view relative_name, std::string_view value);
   void set_serial_at_least(std::uint32_t serial);
   // Takes over the names and values of `fresh` (shard by shard; readers see each shard

@@ -97,7 +97,7 @@ class StoreImpl final : public Store {
     ctx->last_serial = loaded_serial;
     if (journal_) {
       ctx->journal = journal_.get();
-      if (auto s = load_journal(*ctx, loaded_serial); !s) return s;
+      if (auto s = store_detail::load_journal(*ctx, *journal_, loaded_serial, index_->serial()); !s) return s;
     }
     writer_ = std::make_unique<store_detail::Writer>(std::move(ctx.value()), *index_);
     checkpointer_ = std::make_unique<store_detail::Checkpointer>(std::move(checkpoint_conn.value()),
@@ -119,49 +119,6 @@ class StoreImpl final : public Store {
 
   const AnswerIndex& index() const override { return *index_; }
   const ZoneJournal* journal() const override { return journal_.get(); }
-
-  // Reads the journal rows. Their chain must end at the stored serial (it does unless
-  // another process changed the zone without a journal); then the serial this start
-  // serves (the index raised it past the stored one) gets an empty diff, written with
-  // the serial itself, so the chain reaches it and survives the next restart too.
-  Status load_journal(WriterContext& c, std::uint32_t stored_serial) {
-    auto rows = c.db.prepare("SELECT from_serial, to_serial, removed, added FROM ixfr_journal ORDER BY seq");
-    if (!rows) return rows.error();
-    int rc = 0;
-    std::uint32_t last_to = 0;
-    bool any = false;
-    while ((rc = rows->step()) == SQLITE_ROW) {
-      ZoneJournal::Diff d;
-      d.from_serial = static_cast<std::uint32_t>(rows->integer(0));
-      d.to_serial = static_cast<std::uint32_t>(rows->integer(1));
-      d.removed = store_detail::parse_journal_text(rows->text(2));
-      d.added = store_detail::parse_journal_text(rows->text(3));
-      last_to = d.to_serial;
-      any = true;
-      journal_->append(std::move(d));
-    }
-    if (rc != SQLITE_DONE) return make_error("db_error", rows->error());
-    rows->reset();
-    if (any && last_to != stored_serial) journal_->clear();
-    const std::uint32_t serving = index_->serial();
-    if (serving == stored_serial) return ok_status();
-    sqlite::Transaction txn(c.db);
-    if (auto s = txn.begin(); !s) return s;
-    store_detail::ZoneChanges none;
-    if (!any || last_to != stored_serial) none.reset = true;  // start the chain over
-    if (auto s = store_detail::write_journal_row(c, none, stored_serial, serving); !s) return s;
-    if (none.reset) {
-      if (auto s = store_detail::write_journal_row(c, store_detail::ZoneChanges{}, stored_serial, serving);
-          !s)
-        return s;
-    }
-    if (auto s = c.set_meta.bind(":key", "serial").bind(":value", std::to_string(serving)).run(); !s)
-      return s;
-    if (auto s = txn.commit(); !s) return s;
-    journal_->append({stored_serial, serving, {}, {}});
-    c.last_serial = serving;
-    return ok_status();
-  }
 
   Result<std::optional<AccountRecord>> find_account(std::string_view username) override {
     auto r = lease();
@@ -271,7 +228,7 @@ class StoreImpl final : public Store {
   void add_txt(std::string name, std::string value, Completion<Done> done) override {
     if (!is_valid_txt_value(value)) return done(make_error("bad_txt", "not a 43-character base64url value"));
     if (!is_valid_owner_name(name)) return done(make_error("bad_subdomain", "not a lowercase DNS name"));
-    const auto ms = store_detail::now_ms();
+    const auto ms = store_detail::unique_now_ms();
     Job job;
     job.apply = [name, value, ms](WriterContext& c) -> Status {
       if (c.changes) {
@@ -296,7 +253,7 @@ class StoreImpl final : public Store {
       }
       return c.trim_txt.bind(":name", name).bind(":excess", count - static_cast<std::int64_t>(c.limit)).run();
     };
-    job.publish = [this, name, value, ms] { index_->put_value(name, value, ms / 1000); };
+    job.publish = [this, name, value, ms] { index_->put_value(name, value, ms / 1000, ms); };
     job.finish = [done = std::move(done)](const Status& s) {
       done(s.ok() ? Result<Done>(Done{}) : Result<Done>(s.error()));
     };
@@ -516,7 +473,7 @@ class StoreImpl final : public Store {
     auto values = conn.prepare("SELECT name, value, updated_ms FROM txt_values");
     if (!values) return values.error();
     while ((rc = values->step()) == SQLITE_ROW) {
-      index.put_value(values->text(0), values->text(1), values->integer(2) / 1000);
+      index.put_value(values->text(0), values->text(1), values->integer(2) / 1000, values->integer(2));
     }
     if (rc != SQLITE_DONE) return make_error("db_error", values->error());
     auto stored = read_stored_serial(conn);

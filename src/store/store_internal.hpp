@@ -162,7 +162,13 @@ Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit)
 std::string journal_text(const std::vector<ZoneJournal::Change>& changes);
 std::vector<ZoneJournal::Change> parse_journal_text(const std::string& text);
 Status write_journal_row(WriterContext& c, const ZoneChanges& changes, std::uint32_t from, std::uint32_t to);
+// Loads the journal's rows into `journal` and bridges the start-up serial (`serving`).
+Status load_journal(WriterContext& c, ZoneJournal& journal, std::uint32_t stored_serial,
+                    std::uint32_t serving);
 std::int64_t now_ms();
+// now_ms(), but never the same value twice in this process: values written in one
+// millisecond still have an order, the same in the database and in the answer index.
+std::int64_t unique_now_ms();
 
 // Import of an acme-dns database as a Job applied by the writer.
 Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index, const std::string& path);

@@ -4,6 +4,7 @@
 // together in one transaction (group commit): durability costs one fsync per batch,
 // not per request. Each job runs in its own SAVEPOINT, so one failing job (a unique
 // constraint, say) does not take the rest of its batch down with it.
+#include <atomic>
 #include <chrono>
 #include <future>
 
@@ -20,6 +21,16 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::int64_t unique_now_ms() {
+  static std::atomic<std::int64_t> last{0};
+  std::int64_t now = now_ms();
+  std::int64_t seen = last.load();
+  for (;;) {
+    const std::int64_t next = std::max(now, seen + 1);
+    if (last.compare_exchange_weak(seen, next)) return next;
+  }
 }
 
 Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit) {

@@ -75,8 +75,24 @@ TEST_CASE("journal: diffs replay to the served content, across a restart") {
     const auto diffs = store->journal()->diffs_since(first, store->index().serial());
     REQUIRE(diffs);
     CHECK(diffs->size() == 6);
+    // What a secondary ends with is what the database and the index (AXFR) hold, even
+    // when several values share a millisecond and the trim order decides.
     const auto now = apply(at_first, *diffs);
-    CHECK(now == std::set<std::pair<std::string, std::string>>{{sub, txt(3)}, {sub, txt(4)}});
+    std::set<std::pair<std::string, std::string>> stored;
+    const auto listed = store->list_txt(sub);
+    REQUIRE(listed.ok());
+    for (const auto& r : listed.value()) stored.insert({sub, r.value});
+    std::set<std::pair<std::string, std::string>> indexed;
+    store->index().for_each_live(
+        0,
+        [](void* c, std::string_view name, std::string_view value) {
+          static_cast<std::set<std::pair<std::string, std::string>>*>(c)->insert(
+              {std::string(name), std::string(value)});
+        },
+        &indexed);
+    CHECK(stored.size() == 2);
+    CHECK(now == stored);
+    CHECK(now == indexed);
   }
   // After a restart the serial moved on, and the chain still reaches it.
   auto store = open_journaled(dir.file("acme.db"), 1000, 3);
