@@ -10,9 +10,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <ctime>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -218,8 +220,10 @@ Result<std::unique_ptr<NotifySender>> NotifySender::start(const Config& config,
     }
     t.fd = ::socket(ip->v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (t.fd < 0 || ::connect(t.fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
+      const int err = errno;  // before close() can change it
       if (t.fd >= 0) ::close(t.fd);
-      return fail("[transfer] notify: cannot open a socket to " + t.text + ": " + std::strerror(errno));
+      return fail("[transfer] notify: cannot open a socket to " + t.text + ": " +
+                  std::error_code(err, std::generic_category()).message());
     }
     targets.push_back(std::move(t));
   }

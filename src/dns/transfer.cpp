@@ -12,7 +12,7 @@ namespace {
 
 // Soft size of one transfer message: big enough that a 100k-value zone is a few hundred
 // messages, small enough that a slow secondary holds little of our memory.
-constexpr std::size_t kMessageTarget = 16 * 1024;
+constexpr std::size_t kMessageTarget = std::size_t{16} * 1024;
 constexpr std::size_t kTsigRoom = 256;
 
 constexpr std::uint8_t kFlagAa = 0x04;
