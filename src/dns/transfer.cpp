@@ -355,7 +355,19 @@ TransferGate::Outcome TransferGate::handle(std::span<const std::uint8_t> query, 
   if (!transfer) {
     // An ordinary query (a secondary's SOA check is signed): the responder answers it.
     const ClientInfo client{transport};
-    result.size = sign(respond(q, client, zone, index, now, out));
+    std::span<std::uint8_t> room = out;
+    if (is_signed && transport == Transport::udp && parsed == ParseOutcome::ok) {
+      // Leave room for the TSIG inside what the client takes (its EDNS size), so the
+      // signed answer is not cut; an answer that would not fit then gets TC=1.
+      const std::size_t client_size =
+          pq.has_opt ? std::clamp<std::size_t>(pq.udp_size, kClassicUdpSize, zone.edns_udp_size)
+                     : kClassicUdpSize;
+      const std::size_t tsig_size =
+          v.key->name_wire.size() + 10 + 13 + 16 + tsig::mac_length(v.key->algorithm);
+      const std::size_t limit = std::min(out.size(), client_size);
+      room = out.first(std::max(kClassicUdpSize, limit > tsig_size ? limit - tsig_size : 0));
+    }
+    result.size = sign(respond(q, client, zone, index, now, room));
     return result;
   }
 

@@ -146,6 +146,26 @@ def test_bad_input():
         check(int(s.dig(ZONE + ".", "SOA", "+short").stdout.split()[2]) == serial, "bad input changed the serial")
 
 
+def test_signed_udp_answer_fits_the_client():
+    # A TXT RRset that just fits 1232 bytes unsigned: the signed answer must still fit
+    # the client's EDNS size (TC=1 when it cannot), and carry a full MAC.
+    secret = tl.new_secret()
+    with server(secret) as s:
+        a = s.register()
+        for i in range(20):
+            assert s.update(a, harness.txt_value(i))[0] == 200
+        name = f"{a['subdomain']}.{ZONE}"
+        q = tl.query(name, 16)
+        q = q[:10] + struct.pack("!H", 1) + q[12:] + b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0)
+        unsigned = tl.udp_ask(s.dns_port, q)
+        check(1000 < len(unsigned) <= 1232, f"unsigned answer of {len(unsigned)} bytes")
+        r = tl.udp_ask(s.dns_port, tl.tsig_sign(q, secret))
+        check(len(r) <= 1232, f"signed answer of {len(r)} bytes exceeds the client's 1232")
+        t = tl.tsig_record(r)
+        check(t is not None and len(t[0]) == 32 and t[1] == 0, "the answer is not signed")
+        check(tl.counts(r)[1] == 20 or (r[2] & 0x02) != 0, "neither the full RRset nor TC=1")
+
+
 def test_transfer_flood_is_bounded():
     secret = tl.new_secret()
     with server(secret, max_transfers=2) as s:
@@ -189,4 +209,4 @@ def test_transfer_flood_is_bounded():
 
 if __name__ == "__main__":
     harness.run_main([test_signed_axfr_with_dig_and_kdig, test_refusals, test_bad_input,
-                      test_transfer_flood_is_bounded])
+                      test_signed_udp_answer_fits_the_client, test_transfer_flood_is_bounded])
