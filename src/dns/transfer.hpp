@@ -1,7 +1,7 @@
 // Zone transfer out (AXFR, RFC 5936; IXFR, RFC 1995) and TSIG-signed queries
 // (RFC 8945), in front of the responder. Private to src/dns/.
 //
-// The listeners hand every message to TransferGate::classify first when transfers are
+// The listeners ask TransferGate::wants() about every message when transfers are
 // configured; only signed messages and AXFR/IXFR requests are taken, everything else
 // goes to the responder untouched (the hot path pays one header check).
 #pragma once
