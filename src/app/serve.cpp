@@ -99,7 +99,8 @@ int serve(const Config& config) {
     return kExitUsage;
   }
   // Before the store's writer and the other control-plane threads exist (threads.hpp).
-  set_control_plane_policy(config.general.control_plane_scheduling, config.general.control_plane_nice);
+  set_control_plane_policy(resolve_control_plane_policy(config.general.control_plane_scheduling),
+                           config.general.control_plane_nice);
   // Only the serving process keeps the IXFR journal, and only when someone may transfer.
   StoreOptions options = store_options(config);
   if (!config.transfer.allow.empty()) options.ixfr_journal = config.transfer.ixfr_journal;

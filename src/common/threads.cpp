@@ -11,6 +11,7 @@
 #include <string>
 #include <system_error>
 
+#include "common/cpu_cgroup.hpp"
 #include "common/log.hpp"
 
 namespace acmednsd {
@@ -29,7 +30,19 @@ void warn_once(const char* what, int error) {
 
 }  // namespace
 
+ControlPlanePolicy resolve_control_plane_policy(ControlPlanePolicy configured) {
+  if (configured != ControlPlanePolicy::automatic) return configured;
+  const CpuCgroupVerdict verdict = detect_cpu_cgroup();
+  const ControlPlanePolicy chosen = verdict.own_cgroup ? ControlPlanePolicy::idle : ControlPlanePolicy::nice;
+  log::info("control plane scheduling chosen",
+            {{"control_plane_scheduling", "auto"},
+             {"policy", chosen == ControlPlanePolicy::idle ? "idle" : "nice"},
+             {"reason", verdict.reason}});
+  return chosen;
+}
+
 void set_control_plane_policy(ControlPlanePolicy policy, int nice_increment) {
+  if (policy == ControlPlanePolicy::automatic) policy = ControlPlanePolicy::nice;  // callers resolve it first
   errno = 0;
   const int base = ::getpriority(PRIO_PROCESS, 0);
   g_base_nice.store(base == -1 && errno != 0 ? 0 : base);

@@ -273,7 +273,9 @@ void read_general(SectionReader r, Config& c) {
   r.read_duration("txt_retention", g.txt_retention_seconds, 0, 365LL * 86400);
   r.read("threads", g.threads, 0, 256);
   r.read_enum("control_plane_scheduling", g.control_plane_scheduling,
-              {{"idle", ControlPlanePolicy::idle}, {"nice", ControlPlanePolicy::nice}});
+              {{"auto", ControlPlanePolicy::automatic},
+               {"idle", ControlPlanePolicy::idle},
+               {"nice", ControlPlanePolicy::nice}});
   r.read("control_plane_nice", g.control_plane_nice, 0, 19);
   r.read("tcp_max_connections", g.tcp_max_connections, 1, 1000000);
   r.read("tcp_idle_timeout_ms", g.tcp_idle_timeout_ms, 100, 3600000);
@@ -282,6 +284,7 @@ void read_general(SectionReader r, Config& c) {
   r.read("rrl_slip", g.rrl_slip, 0, 10);
   r.read("rrl_ipv4_prefix", g.rrl_ipv4_prefix, 8, 32);
   r.read("rrl_ipv6_prefix", g.rrl_ipv6_prefix, 16, 128);
+  r.read_cidrs("rrl_exempt", g.rrl_exempt);
   r.reject_unknown();
 }
 
@@ -346,6 +349,8 @@ void read_api(SectionReader r, Config& c) {
   }
   r.read_cidrs("registration_allowfrom", a.registration_allowfrom);
   r.read("registration_rate_per_minute", a.registration_rate_per_minute, 0, 1000000);
+  r.read_cidrs("registration_rate_exempt", a.registration_rate_exempt);
+  r.read("registration_max_accounts", a.registration_max_accounts, 0, 100000000);
   r.read("auth_failures_per_minute", a.auth_failures_per_minute, 0, 1000000);
   std::string metrics;
   if (r.read("metrics_listen", metrics) && !metrics.empty()) {

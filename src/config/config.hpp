@@ -50,17 +50,24 @@ struct GeneralConfig {
   std::uint32_t txt_limit = 100;                     // values kept per account
   std::int64_t txt_retention_seconds = 24LL * 3600;  // older values expire (2 newest always kept)
   unsigned threads = 0;                              // 0 = number of cores
-  // How the API/store/ACME threads yield the CPU to DNS: SCHED_IDLE, or a nice increment.
-  ControlPlanePolicy control_plane_scheduling = ControlPlanePolicy::idle;
-  int control_plane_nice = 10;  // the increment, with control_plane_scheduling = "nice"
+  // How the API/store/ACME threads yield the CPU to DNS: SCHED_IDLE, a nice increment,
+  // or (auto) SCHED_IDLE only in a CPU cgroup of acme-dnsd's own (common/cpu_cgroup.hpp).
+  ControlPlanePolicy control_plane_scheduling = ControlPlanePolicy::automatic;
+  // The increment with the nice policy. 5, not more: beside busy processes a thread at
+  // nice 10 gets a tenth of a nice-0 one, and a bcrypt first use took a second.
+  int control_plane_nice = 5;
   std::uint32_t tcp_max_connections = 1024;
   std::uint32_t tcp_idle_timeout_ms = 10000;
   std::uint32_t edns_udp_size = 1232;
-  // Response-rate limiting per source prefix (0 = off).
-  std::uint32_t rrl_responses_per_second = 0;
+  // Response-rate limiting of UDP answers per source prefix (0 = off). On by default at
+  // a rate no CA's validation traffic reaches (docs/configuration.md says why 500).
+  std::uint32_t rrl_responses_per_second = 500;
   std::uint32_t rrl_slip = 2;
   std::uint32_t rrl_ipv4_prefix = 24;
   std::uint32_t rrl_ipv6_prefix = 56;
+  // Sources never limited (BIND's exempt-clients): no spoofed packet from the internet
+  // carries a loopback source, and local monitoring must not be throttled.
+  std::vector<std::string> rrl_exempt = {"127.0.0.0/8", "::1/128"};
 };
 
 struct DatabaseConfig {
@@ -90,10 +97,16 @@ struct ApiConfig {
   RegistrationPolicy registration = RegistrationPolicy::open;
   std::vector<std::string> registration_tokens;
   std::vector<std::string> registration_allowfrom;  // CIDRs allowed to register
-  std::uint32_t registration_rate_per_minute = 0;   // per source address, 0 = unlimited
-  std::uint32_t auth_failures_per_minute = 0;       // per source address, 0 = unlimited
-  std::optional<Endpoint> metrics_listen;           // unset = served on the API listener
-  bool hsts = false;                                // acme-dns key: hsts_enabled
+  // Per source address (IPv6: per /64), 0 = unlimited. The bucket holds a minute's
+  // worth, so a bulk registration of 100 names at once passes.
+  std::uint32_t registration_rate_per_minute = 300;
+  std::vector<std::string> registration_rate_exempt = {"127.0.0.0/8", "::1/128"};
+  // /register answers 503 once this many accounts exist (0 = unlimited); the CLI's
+  // `accounts add` and imports are the operator's own and are not capped.
+  std::uint32_t registration_max_accounts = 100000;
+  std::uint32_t auth_failures_per_minute = 0;  // per source address, 0 = unlimited
+  std::optional<Endpoint> metrics_listen;      // unset = served on the API listener
+  bool hsts = false;                           // acme-dns key: hsts_enabled
   std::uint32_t hsts_max_age = 31536000;
   bool hsts_include_subdomains = false;
   bool hsts_preload = false;

@@ -118,6 +118,7 @@ const std::vector<KeyRule>& key_rules() {
       ACMEDNSD_KEY("[general] rrl_slip", Apply::restart, general.rrl_slip),
       ACMEDNSD_KEY("[general] rrl_ipv4_prefix", Apply::restart, general.rrl_ipv4_prefix),
       ACMEDNSD_KEY("[general] rrl_ipv6_prefix", Apply::restart, general.rrl_ipv6_prefix),
+      ACMEDNSD_KEY("[general] rrl_exempt", Apply::restart, general.rrl_exempt),
       // [database]
       ACMEDNSD_KEY("[database] engine", Apply::restart, database.engine),
       ACMEDNSD_KEY("[database] connection", Apply::restart, database.connection),
@@ -139,6 +140,8 @@ const std::vector<KeyRule>& key_rules() {
       ACMEDNSD_KEY("[api] registration_tokens", Apply::live, api.registration_tokens),
       ACMEDNSD_KEY("[api] registration_allowfrom", Apply::live, api.registration_allowfrom),
       ACMEDNSD_KEY("[api] registration_rate_per_minute", Apply::restart, api.registration_rate_per_minute),
+      ACMEDNSD_KEY("[api] registration_rate_exempt", Apply::live, api.registration_rate_exempt),
+      ACMEDNSD_KEY("[api] registration_max_accounts", Apply::live, api.registration_max_accounts),
       ACMEDNSD_KEY("[api] auth_failures_per_minute", Apply::restart, api.auth_failures_per_minute),
       {"[api] metrics_listen", Apply::restart,
        [](const Config& a, const Config& b) {

@@ -226,6 +226,9 @@ Result<std::unique_ptr<DnsServer>> DnsServer::create(const Config& config, const
   context->rrl_slip = config.general.rrl_slip;
   context->rrl_ipv4_prefix = config.general.rrl_ipv4_prefix;
   context->rrl_ipv6_prefix = config.general.rrl_ipv6_prefix;
+  for (const auto& text : config.general.rrl_exempt) {
+    if (auto cidr = Cidr::parse(text)) context->rrl_exempt.push_back(*cidr);
+  }
   if (auto gate = std::make_shared<TransferGate>(config, journal); gate->enabled()) context->transfer = gate;
 
   // UDP worker threads: general.threads when set; by default one per two cores. Measured

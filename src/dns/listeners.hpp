@@ -9,7 +9,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "common/cidr.hpp"
 #include "common/result.hpp"
 #include "dns/transfer.hpp"
 #include "dns/zone_data.hpp"
@@ -58,6 +60,7 @@ struct ServingContext {
   std::uint32_t rrl_slip = 2;
   std::uint32_t rrl_ipv4_prefix = 24;
   std::uint32_t rrl_ipv6_prefix = 56;
+  std::vector<Cidr> rrl_exempt;
   // [transfer]: AXFR/IXFR and TSIG-signed queries; null when nothing is configured.
   std::shared_ptr<TransferGate> transfer;
 };

@@ -35,12 +35,25 @@ std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
 
 }  // namespace
 
+bool ResponseRateLimiter::is_exempt(const sockaddr* address) const {
+  if (exempt_.empty()) return false;
+  IpAddress ip;
+  if (address->sa_family == AF_INET) {
+    std::memcpy(ip.bytes.data(), &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, 4);
+  } else {
+    ip.v6 = true;
+    std::memcpy(ip.bytes.data(), reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr.s6_addr, 16);
+  }
+  return any_contains(exempt_, ip);  // IPv4 networks match v4-mapped addresses too
+}
+
 ResponseRateLimiter::ResponseRateLimiter(std::uint32_t rate, std::uint32_t slip, std::uint32_t ipv4_prefix,
-                                         std::uint32_t ipv6_prefix)
+                                         std::uint32_t ipv6_prefix, std::vector<Cidr> exempt)
     : rate_(rate),
       slip_(slip),
       ipv4_prefix_(std::min<std::uint32_t>(ipv4_prefix, 32)),
       ipv6_prefix_(std::min<std::uint32_t>(ipv6_prefix, 128)),
+      exempt_(std::move(exempt)),
       buckets_(kBuckets) {}
 
 ResponseRateLimiter::Verdict ResponseRateLimiter::check(const sockaddr* address, std::int64_t now_seconds) {
@@ -70,6 +83,7 @@ ResponseRateLimiter::Verdict ResponseRateLimiter::check(const sockaddr* address,
     b = Bucket{high, low, now_seconds, 0, 0};
   }
   if (++b.responses <= rate_) return Verdict::send;
+  if (is_exempt(address)) return Verdict::send;
   ++b.limited;
   return slip_ != 0 && b.limited % slip_ == 0 ? Verdict::slip : Verdict::drop;
 }

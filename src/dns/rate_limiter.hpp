@@ -5,6 +5,8 @@
 // not an amplifier. One limiter per UDP socket worker: no locks on the hot path, and
 // since the kernel keeps a client's flow on one SO_REUSEPORT socket, the per-client
 // limit holds except for clients that spread queries over many source ports.
+// Exempt networks (BIND's exempt-clients; loopback by default) are never limited; they
+// are looked up only once a source is over its rate, so the common path stays a hash.
 #pragma once
 
 #include <sys/socket.h>
@@ -13,6 +15,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/cidr.hpp"
+
 namespace acmednsd::dns {
 
 class ResponseRateLimiter {
@@ -20,11 +24,13 @@ class ResponseRateLimiter {
   enum class Verdict { send, slip, drop };
 
   ResponseRateLimiter(std::uint32_t rate, std::uint32_t slip, std::uint32_t ipv4_prefix,
-                      std::uint32_t ipv6_prefix);
+                      std::uint32_t ipv6_prefix, std::vector<Cidr> exempt = {});
 
   Verdict check(const sockaddr* address, std::int64_t now_seconds);
 
  private:
+  [[nodiscard]] bool is_exempt(const sockaddr* address) const;
+
   struct Bucket {
     std::uint64_t key_high = 0;
     std::uint64_t key_low = 0;
@@ -37,6 +43,7 @@ class ResponseRateLimiter {
   std::uint32_t slip_;
   std::uint32_t ipv4_prefix_;
   std::uint32_t ipv6_prefix_;
+  std::vector<Cidr> exempt_;
   std::vector<Bucket> buckets_;
 };
 

@@ -66,7 +66,8 @@ class UdpSocketWorker {
         responses_(kBatch * response_capacity_) {
     if (context_->rrl_responses_per_second != 0) {
       limiter_ = std::make_unique<ResponseRateLimiter>(context_->rrl_responses_per_second, context_->rrl_slip,
-                                                       context_->rrl_ipv4_prefix, context_->rrl_ipv6_prefix);
+                                                       context_->rrl_ipv4_prefix, context_->rrl_ipv6_prefix,
+                                                       context_->rrl_exempt);
     }
   }
   ~UdpSocketWorker() { stop(); }

@@ -82,6 +82,9 @@ ApiPolicy::ApiPolicy(const ApiConfig& config)
   for (const auto& text : config.registration_allowfrom) {
     if (auto cidr = Cidr::parse(text)) registration_networks.push_back(*cidr);
   }
+  for (const auto& text : config.registration_rate_exempt) {
+    if (auto cidr = Cidr::parse(text)) registration_rate_exempt.push_back(*cidr);
+  }
 }
 
 ApiService::ApiService(const Config& config, Store& store, bool tls_active)
@@ -355,7 +358,9 @@ void ApiService::on_register(const ApiRequest& request, const ClientAddress& cli
     }
     if (!granted) return respond(forbidden());
   }
-  if (!registrations_.take(client.primary)) {
+  if (!any_contains(policy.registration_rate_exempt, client.primary) &&
+      !registrations_.take(client.primary)) {
+    metrics_.count_registration_refused(RegistrationRefusal::rate);
     ApiResponse r = json_error(429, "too_many_requests");
     r.set_header("Retry-After", std::to_string(registrations_.retry_after_seconds(client.primary)));
     return respond(std::move(r));
@@ -365,13 +370,34 @@ void ApiService::on_register(const ApiRequest& request, const ClientAddress& cli
     return respond(json_error(
         400, *error == BodyError::malformed_json ? "malformed_json_payload" : "invalid_allowfrom_cidr"));
   }
+  if (!reserve_registration(policy.api.registration_max_accounts)) {
+    metrics_.count_registration_refused(RegistrationRefusal::cap);
+    return respond(json_error(503, "account_limit_reached"));
+  }
   auto entries = std::move(std::get<AllowfromBody>(parsed).entries);
   store_.create_account(std::move(entries), guarded(respond, [self = shared_from_this(),
                                                               respond](Result<acmednsd::Credentials> r) {
+                          self->registrations_in_flight_.fetch_sub(1);
                           if (!r) return respond(db_error(r.error(), "create_account"));
                           log::info("account registered", {{"username", r->username}});
                           respond(json_response(201, self->credentials_body(*r)));
                         }));
+}
+
+bool ApiService::reserve_registration(std::uint32_t max_accounts) {
+  const std::uint32_t in_flight = registrations_in_flight_.fetch_add(1) + 1;
+  // The index's name count: every account, plus the few names of the embedded ACME client.
+  if (max_accounts == 0 || store_.index().name_count() + in_flight <= max_accounts) return true;
+  registrations_in_flight_.fetch_sub(1);
+  const std::int64_t now = unix_now();
+  std::int64_t last = cap_logged_at_.load();
+  if (now - last >= 60 && cap_logged_at_.compare_exchange_strong(last, now)) {
+    log::warning(
+        "registration refused: the account cap is reached; raise [api] registration_max_accounts "
+        "or remove unused accounts",
+        {{"registration_max_accounts", std::to_string(max_accounts)}});
+  }
+  return false;
 }
 
 void ApiService::on_update(const ApiRequest& request, const ClientAddress& client, bool remove,

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,7 @@ struct ApiPolicy {
   ApiConfig api;
   bool registration_open;
   std::vector<Cidr> registration_networks;
+  std::vector<Cidr> registration_rate_exempt;
   ClientAddressResolver resolver;
 };
 
@@ -75,6 +77,8 @@ class ApiService : public std::enable_shared_from_this<ApiService> {
   AuthDecision authenticate_api_headers(const ApiRequest& request, const ClientAddress& client, Route route);
   std::optional<ApiResponse> auth_rate_limited(const ClientAddress& client);
 
+  // Counts one registration in flight unless the account cap would be passed.
+  bool reserve_registration(std::uint32_t max_accounts);
   void on_register(const ApiRequest& request, const ClientAddress& client, const ApiPolicy& policy,
                    const Respond& respond);
   void on_update(const ApiRequest& request, const ClientAddress& client, bool remove, const Respond& respond);
@@ -101,6 +105,10 @@ class ApiService : public std::enable_shared_from_this<ApiService> {
   std::shared_ptr<const ApiPolicy> policy_;  // replaced by reload(), read once per request
   RateLimiter auth_failures_;
   RateLimiter registrations_;
+  // Registrations accepted but not yet in the answer index, so that concurrent requests
+  // cannot all pass the account cap on the same count.
+  std::atomic<std::uint32_t> registrations_in_flight_{0};
+  std::atomic<std::int64_t> cap_logged_at_{0};  // unix seconds; the cap is logged once a minute
   ApiMetrics metrics_;
   std::vector<std::function<std::string()>> extra_metrics_;
 };

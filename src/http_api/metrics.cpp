@@ -45,6 +45,10 @@ void ApiMetrics::count_auth_failure(AuthFailure reason) {
   auth_failures_[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
 }
 
+void ApiMetrics::count_registration_refused(RegistrationRefusal reason) {
+  registrations_refused_[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+}
+
 std::string ApiMetrics::render(const std::string& gauges) const {
   std::string out;
   out.reserve(4096);
@@ -85,6 +89,14 @@ std::string ApiMetrics::render(const std::string& gauges) const {
     out += kAuthFailureNames[i];
     out += "\"} " + std::to_string(auth_failures_[i].load(std::memory_order_relaxed)) + "\n";
   }
+  out +=
+      "# HELP acmednsd_registrations_refused_total /register refused by the per-source rate or the account "
+      "cap.\n";
+  out += "# TYPE acmednsd_registrations_refused_total counter\n";
+  out += "acmednsd_registrations_refused_total{reason=\"rate\"} " +
+         std::to_string(registrations_refused_[0].load(std::memory_order_relaxed)) + "\n";
+  out += "acmednsd_registrations_refused_total{reason=\"cap\"} " +
+         std::to_string(registrations_refused_[1].load(std::memory_order_relaxed)) + "\n";
   out += "# HELP acmednsd_http_connections_open Open HTTP API connections.\n";
   out += "# TYPE acmednsd_http_connections_open gauge\n";
   out += "acmednsd_http_connections_open " + std::to_string(open_connections_.load()) + "\n";

@@ -13,12 +13,14 @@
 namespace acmednsd::http_api {
 
 enum class AuthFailure { bad_user, bad_key, unknown_user, wrong_key, allowfrom, subdomain, count };
+enum class RegistrationRefusal { rate, cap, count };
 
 class ApiMetrics {
  public:
   void observe(Route route, unsigned status, double seconds);
   void count_update(bool added);  // added (POST /update, /present) or removed
   void count_auth_failure(AuthFailure reason);
+  void count_registration_refused(RegistrationRefusal reason);
   void count_rejected_connection() { rejected_connections_.fetch_add(1, std::memory_order_relaxed); }
   void connection_opened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
   void connection_closed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
@@ -40,6 +42,8 @@ class ApiMetrics {
   std::atomic<std::uint64_t> values_added_{0};
   std::atomic<std::uint64_t> values_removed_{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(AuthFailure::count)> auth_failures_{};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(RegistrationRefusal::count)>
+      registrations_refused_{};
   std::atomic<std::uint64_t> rejected_connections_{0};
   std::atomic<std::int64_t> open_connections_{0};
 };

@@ -6,9 +6,10 @@
 namespace acmednsd::http_api {
 namespace {
 
+// An IPv6 source counts per /64: one host usually has a whole /64 to pick addresses from.
 std::string key_of(const IpAddress& source) {
   const IpAddress a = source.unmapped();
-  return std::string(reinterpret_cast<const char*>(a.bytes.data()), a.v6 ? 16 : 4);
+  return std::string(reinterpret_cast<const char*>(a.bytes.data()), a.v6 ? 8 : 4);
 }
 
 }  // namespace

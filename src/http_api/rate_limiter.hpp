@@ -1,4 +1,5 @@
-// Per-source token buckets for auth failures and registrations ("N per minute").
+// Per-source token buckets for auth failures and registrations ("N per minute"); an
+// IPv4 address or an IPv6 /64 is one source.
 // Memory is bounded: past `max_sources` tracked sources, buckets that have refilled
 // (and so carry no information) are dropped, and if that is not enough, all are.
 #pragma once

@@ -218,7 +218,7 @@ def test_static_records_case_and_cname_into_challenge_name():
 
 
 def test_rate_limit_slips_and_drops_and_query_log():
-    sections = {"general": {"rrl_responses_per_second": 5, "rrl_slip": 2, "threads": 1},
+    sections = {"general": {"rrl_responses_per_second": 5, "rrl_slip": 2, "rrl_exempt": [], "threads": 1},
                 "logconfig": {"loglevel": "info", "query_log": True}}
     with Server(sections=sections) as s:
         name = "ratelimited." + s.domain

@@ -53,6 +53,22 @@ TEST_CASE("RRL: budget per prefix and second, then slip/drop", "[dns][rrl]") {
   CHECK(check(v6, "2001:db8:1::1", 7) == Verdict::send);
 }
 
+TEST_CASE("RRL: exempt networks are never limited, everyone else still is", "[dns][rrl]") {
+  ResponseRateLimiter l(2, 2, 24, 56, {*Cidr::parse("127.0.0.0/8"), *Cidr::parse("::1/128")});
+  for (int i = 0; i < 1000; ++i) REQUIRE(check(l, "127.0.0.1", 5) == Verdict::send);
+  for (int i = 0; i < 1000; ++i) REQUIRE(check(l, "127.9.8.7", 5) == Verdict::send);
+  for (int i = 0; i < 1000; ++i) REQUIRE(check(l, "::1", 5) == Verdict::send);
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(check(l, "::ffff:127.0.0.2", 5) == Verdict::send);  // v4-mapped loopback
+  CHECK(check(l, "192.0.2.1", 5) == Verdict::send);
+  CHECK(check(l, "192.0.2.1", 5) == Verdict::send);
+  CHECK(check(l, "192.0.2.1", 5) != Verdict::send);  // the third in the second is limited
+  // ::1/128 exempts ::1 only (a new second: ::1's answers shared this /56's budget).
+  CHECK(check(l, "::2", 6) == Verdict::send);
+  CHECK(check(l, "::2", 6) == Verdict::send);
+  CHECK(check(l, "::2", 6) != Verdict::send);
+}
+
 TEST_CASE("RRL slip answer is the question with TC=1", "[dns][rrl]") {
   Fixture f;
   std::vector<std::uint8_t> out(65535);

@@ -168,6 +168,24 @@ TEST_CASE("register: disabled, token and source policies", "[register]") {
     CHECK(limited.header("Retry-After") != nullptr);
     CHECK(f.call("POST", "/register", "", {}, "10.1.1.2").status == 201);
   }
+  SECTION("loopback is exempt from the rate by default; an IPv6 /64 is one source") {
+    Fixture f([](Config& c) { c.api.registration_rate_per_minute = 1; });
+    for (int i = 0; i < 5; ++i) CHECK(f.call("POST", "/register", "", {}, "127.0.0.1").status == 201);
+    CHECK(f.call("POST", "/register", "", {}, "::1").status == 201);
+    CHECK(f.call("POST", "/register", "", {}, "::1").status == 201);
+    CHECK(f.call("POST", "/register", "", {}, "2001:db8:1:2::1").status == 201);
+    check_error(f.call("POST", "/register", "", {}, "2001:db8:1:2::ffff"), 429, "too_many_requests");
+    CHECK(f.call("POST", "/register", "", {}, "2001:db8:1:3::1").status == 201);  // another /64
+  }
+  SECTION("the account cap refuses everyone, loopback too, and counts nothing it refused") {
+    Fixture f([](Config& c) { c.api.registration_max_accounts = 3; });
+    for (int i = 0; i < 3; ++i) CHECK(f.call("POST", "/register", "", {}, "192.0.2.1").status == 201);
+    check_error(f.call("POST", "/register", "", {}, "192.0.2.2"), 503, "account_limit_reached");
+    check_error(f.call("POST", "/register", "", {}, "127.0.0.1"), 503, "account_limit_reached");
+    CHECK(*f.store().account_count() == 3);
+    const auto metrics = f.call("GET", "/metrics").body;
+    CHECK(metrics.find("acmednsd_registrations_refused_total{reason=\"cap\"} 2\n") != std::string::npos);
+  }
 }
 
 TEST_CASE("update: success echoes the value, the index serves it", "[update]") {

@@ -418,7 +418,7 @@ def test_cors_preflight_and_simple_request():
 
 def test_registration_token_and_rate_policy():
     with Server({"api": {"registration": "token", "registration_tokens": ["tok-1", "tok-2"],
-                         "registration_rate_per_minute": 2}}) as srv:
+                         "registration_rate_per_minute": 2, "registration_rate_exempt": []}}) as srv:
         check_error(raw_http.request(srv.api_port, "POST", "/register"), 401, "forbidden")
         check_error(raw_http.request(srv.api_port, "POST", "/register", b"", {"Authorization": "Bearer nope"}),
                     401, "forbidden")

@@ -103,8 +103,10 @@ class Server:
     """
 
     def __init__(self, sections=None, workdir=None, domain="auth.example.test", ipv6=False,
-                 start=True, extra_toml=""):
+                 start=True, extra_toml="", launcher=None):
+        """`launcher`: argv put before the binary's (it must exec it, so the PID is the server's)."""
         self.own_dir = workdir is None
+        self.launcher = list(launcher or [])
         self.dir = workdir or tempfile.mkdtemp(prefix="acmednsd-test-")
         self.domain = domain
         self.dns_port = free_port("127.0.0.1")
@@ -159,7 +161,7 @@ class Server:
         return self.config["database"]["connection"]
 
     def start(self, timeout=15.0):
-        self.process = Process([BIN, "-c", self.config_path], os.path.join(self.dir, "server.log"))
+        self.process = Process(self.launcher + [BIN, "-c", self.config_path], os.path.join(self.dir, "server.log"))
 
         def healthy():
             if not self.process.alive():
@@ -253,6 +255,64 @@ def thread_scheduling(stat):
     # scheduling policy field 41.
     fields = stat[stat.rindex(")") + 2:].split()
     return int(fields[16]), int(fields[38])
+
+
+@contextlib.contextmanager
+def cpu_hogs(n=3, seconds=180):
+    """n busy loops at nice 0 beside the server (unrelated work on a shared host); `timeout`
+    bounds them even if the caller dies, and they are stopped by PID on the way out."""
+    procs = [subprocess.Popen(["timeout", str(seconds), "sh", "-c", "while :; do :; done"],
+                              stdin=subprocess.DEVNULL) for _ in range(n)]
+    try:
+        time.sleep(0.5)  # let the scheduler spread them
+        yield
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=10)
+
+
+def percentile(values, q):
+    """Nearest-rank percentile (q in 0..1): with 40 values, p99 is the largest."""
+    ordered = sorted(values)
+    return ordered[max(0, -(-int(q * 1000) * len(ordered) // 1000) - 1)]
+
+
+def cpu_cgroup_parent():
+    """Where a test may make a CPU cgroup: cgroup v1's cpu hierarchy (hybrid hosts, as this
+    project's machines) or the v2 root with the cpu controller enabled for its children."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split(" - ") for line in f.read().splitlines() if " - " in line]
+    for left, right in mounts:
+        fstype, _, opts = right.split(" ")[:3]
+        if fstype == "cgroup" and "cpu" in opts.split(","):
+            return left.split(" ")[4]
+    for left, right in mounts:
+        if right.split(" ")[0] == "cgroup2":
+            root = left.split(" ")[4]
+            with open(os.path.join(root, "cgroup.subtree_control"), "w") as f:
+                f.write("+cpu")
+            return root
+    raise AssertionError("no cgroup file system with the cpu controller is mounted")
+
+
+@contextlib.contextmanager
+def own_cpu_cgroup():
+    """A fresh CPU cgroup; yields (its path, a Server launcher that starts the server in it)."""
+    path = os.path.join(cpu_cgroup_parent(), f"acmednsd-test-{os.getpid()}-{time.monotonic_ns()}")
+    os.mkdir(path)
+    # The launcher moves itself into the cgroup, then execs the server (same PID).
+    launcher = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', path]
+    try:
+        yield path, launcher
+    finally:
+        for _ in range(50):  # the server has been stopped; its exit may lag by a moment
+            try:
+                os.rmdir(path)
+                break
+            except OSError:
+                time.sleep(0.1)
 
 
 def txt_value(i):

@@ -85,20 +85,58 @@ TEST_CASE("defaults of the extensions are compatible") {
   CHECK(c->api.max_body_bytes == 65536);
 }
 
-TEST_CASE("the control plane yields to DNS: SCHED_IDLE by default, or a nice increment") {
+TEST_CASE("the control plane yields to DNS: auto by default, SCHED_IDLE, or a nice increment") {
   auto c = parse_config(kMinimal, "t");
   REQUIRE(c.ok());
-  CHECK(c->general.control_plane_scheduling == ControlPlanePolicy::idle);
-  CHECK(c->general.control_plane_nice == 10);
+  CHECK(c->general.control_plane_scheduling == ControlPlanePolicy::automatic);
+  CHECK(c->general.control_plane_nice == 5);
   c = parse_config(std::string(kMinimal) + "control_plane_scheduling = \"nice\"\ncontrol_plane_nice = 19\n",
                    "t");
   REQUIRE(c.ok());
   CHECK(c->general.control_plane_scheduling == ControlPlanePolicy::nice);
   CHECK(c->general.control_plane_nice == 19);
+  c = parse_config(std::string(kMinimal) + "control_plane_scheduling = \"idle\"\n", "t");
+  REQUIRE(c.ok());
+  CHECK(c->general.control_plane_scheduling == ControlPlanePolicy::idle);
+  c = parse_config(std::string(kMinimal) + "control_plane_scheduling = \"auto\"\n", "t");
+  REQUIRE(c.ok());
+  CHECK(c->general.control_plane_scheduling == ControlPlanePolicy::automatic);
   // An acme-dns config.cfg has neither key: the default applies.
   c = load_config(std::string(ACMEDNSD_SOURCE_DIR) + "/tests/data/acme-dns-config.cfg");
   REQUIRE(c.ok());
-  CHECK(c->general.control_plane_scheduling == ControlPlanePolicy::idle);
+  CHECK(c->general.control_plane_scheduling == ControlPlanePolicy::automatic);
+}
+
+TEST_CASE("safe defaults: RRL on with loopback exempt, registration rate and cap") {
+  auto c = parse_config(kMinimal, "t");
+  REQUIRE(c.ok());
+  CHECK(c->general.rrl_responses_per_second == 500);
+  CHECK(c->general.rrl_slip == 2);
+  CHECK(c->general.rrl_exempt == std::vector<std::string>{"127.0.0.0/8", "::1/128"});
+  CHECK(c->api.registration_rate_per_minute == 300);
+  CHECK(c->api.registration_rate_exempt == std::vector<std::string>{"127.0.0.0/8", "::1/128"});
+  CHECK(c->api.registration_max_accounts == 100000);
+  // The same defaults for an unmodified acme-dns config.cfg.
+  c = load_config(std::string(ACMEDNSD_SOURCE_DIR) + "/tests/data/acme-dns-config.cfg");
+  REQUIRE(c.ok());
+  CHECK(c->general.rrl_responses_per_second == 500);
+  CHECK(c->api.registration_max_accounts == 100000);
+  // Each can be turned off or emptied.
+  c = parse_config(
+      std::string(kMinimal) +
+          "rrl_responses_per_second = 0\nrrl_exempt = []\n[api]\nregistration_rate_per_minute = 0\n"
+          "registration_rate_exempt = []\nregistration_max_accounts = 0\n",
+      "t");
+  REQUIRE(c.ok());
+  CHECK(c->general.rrl_responses_per_second == 0);
+  CHECK(c->general.rrl_exempt.empty());
+  CHECK(c->api.registration_rate_per_minute == 0);
+  CHECK(c->api.registration_rate_exempt.empty());
+  CHECK(c->api.registration_max_accounts == 0);
+  // A bad CIDR names the key.
+  c = parse_config(std::string(kMinimal) + "rrl_exempt = [\"127.0.0.1\"]\n", "t");
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.error().message.find("rrl_exempt") != std::string::npos);
 }
 
 TEST_CASE("durations accept seconds and units") {
