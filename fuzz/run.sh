@@ -30,11 +30,11 @@ san="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize=function -fno-san
 CC="$cc" CXX="$cxx" cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS="$san" -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
   -DACMEDNSD_FUZZ=ON -DACMEDNSD_SANITIZE=OFF -DACMEDNSD_TESTS=OFF >/dev/null || exit 2
-all_targets=(dns_packet_fuzzer config_fuzzer import_fuzzer acme_response_fuzzer http_body_fuzzer http_request_fuzzer)
+all_targets=(dns_packet_fuzzer tsig_fuzzer config_fuzzer import_fuzzer acme_response_fuzzer http_body_fuzzer http_request_fuzzer)
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=("${all_targets[@]}")
 ninja -C build-fuzz -j "${JOBS:-$(nproc)}" "${targets[@]}" || exit 2
-declare -A corpus=([dns_packet_fuzzer]=fuzz/corpus/dns [config_fuzzer]=fuzz/corpus/config
+declare -A corpus=([dns_packet_fuzzer]=fuzz/corpus/dns [tsig_fuzzer]=fuzz/corpus/tsig [config_fuzzer]=fuzz/corpus/config
   [import_fuzzer]=fuzz/corpus/import [acme_response_fuzzer]=fuzz/corpus/acme [http_body_fuzzer]=fuzz/http_corpus
   [http_request_fuzzer]=fuzz/corpus/http_request)
 

@@ -5,12 +5,14 @@
 // delegation is right but the CNAME is not" are told apart.
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "acme_client/acme_service.hpp"
@@ -248,12 +250,57 @@ class Doctor {
               glue_fix);
         } else {
           ++reachable;
+          serials_.push_back({where, address, soa.records(zone_, LDNS_RR_TYPE_SOA).front().at(2)});
           direct_.push_back(std::move(*direct));
           report_.ok(where + " answers authoritatively for " + zone_);
         }
       }
     }
     if (reachable == 0) report_.note("no name server of " + zone_ + " reaches this server");
+    check_serials();
+  }
+
+  // With secondaries (docs/secondaries.md), every NS must serve the primary's serial: one
+  // that lags answers old or missing challenge values. A change may be in flight, so a
+  // difference is asked again once after two seconds.
+  void check_serials() {
+    if (serials_.empty() || config_.general.listen.empty()) return;
+    const auto& listen = config_.general.listen.front();
+    const std::string host = listen.host.empty() || listen.host == "0.0.0.0" ? "127.0.0.1"
+                             : listen.host == "::"                           ? "::1"
+                                                                             : listen.host;
+    auto primary = make_resolver(host, listen.port);
+    if (!primary) return;
+    const auto primary_serial = [&] {
+      const Answer soa = ask(primary->get(), zone_, LDNS_RR_TYPE_SOA, false);
+      const auto records = soa.records(zone_, LDNS_RR_TYPE_SOA);
+      return records.empty() ? std::string() : records.front().at(2);
+    };
+    std::string want = primary_serial();
+    if (want.empty()) {
+      report_.note("this server (" + host + " port " + std::to_string(listen.port) +
+                   ") does not answer its SOA: serials are not compared");
+      return;
+    }
+    for (auto& s : serials_) {
+      if (s.serial != want) {
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+        want = primary_serial();
+        if (auto again = make_resolver(s.address, options_.ns_port)) {
+          const auto records =
+              ask(again->get(), zone_, LDNS_RR_TYPE_SOA, false).records(zone_, LDNS_RR_TYPE_SOA);
+          if (!records.empty()) s.serial = records.front().at(2);
+        }
+      }
+      if (s.serial == want) {
+        report_.ok(s.where + " serves serial " + want + ", the same as this server");
+      } else {
+        report_.fail(
+            s.where + " serves serial " + s.serial + ", this server " + want,
+            "a secondary behind the primary: check [transfer] allow, notify and the TSIG key on both "
+            "sides and the secondary's log (docs/secondaries.md)");
+      }
+    }
   }
 
   void check_name(const std::string& name) {
@@ -407,6 +454,12 @@ class Doctor {
   std::string zone_;
   std::vector<LdnsResolver> direct_;  // name servers of the zone that answer like this one
   std::optional<std::vector<std::string>> subdomains_;
+  struct NsSerial {
+    std::string where;
+    std::string address;
+    std::string serial;
+  };
+  std::vector<NsSerial> serials_;  // each reachable name server's SOA serial
   Report report_;
 };
 

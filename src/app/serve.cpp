@@ -101,7 +101,10 @@ int serve(const Config& config) {
   // Before the store's writer and the other control-plane threads exist (threads.hpp).
   set_control_plane_policy(resolve_control_plane_policy(config.general.control_plane_scheduling),
                            config.general.control_plane_nice);
-  auto store = open_store(config);
+  // Only the serving process keeps the IXFR journal, and only when someone may transfer.
+  StoreOptions options = store_options(config);
+  if (!config.transfer.allow.empty()) options.ixfr_journal = config.transfer.ixfr_journal;
+  auto store = Store::open(options);
   if (!store) {
     log::error("cannot open the database",
                {{"path", config.database.connection}, {"error", store.error().message}});
@@ -111,7 +114,7 @@ int serve(const Config& config) {
                                                        : std::max(1U, std::thread::hardware_concurrency());
   asio::io_context io(static_cast<int>(threads));
 
-  auto dns_server = dns::DnsServer::create(config, (*store)->index());
+  auto dns_server = dns::DnsServer::create(config, (*store)->index(), (*store)->journal());
   if (!dns_server) {
     log::error("cannot start the DNS server", {{"error", dns_server.error().message}});
     return kExitFailure;

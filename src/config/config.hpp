@@ -12,6 +12,7 @@
 
 #include "common/result.hpp"
 #include "common/threads.hpp"
+#include "config/transfer_config.hpp"
 
 namespace acmednsd {
 
@@ -174,6 +175,9 @@ struct Config {
   LogConfig log;
   AcmeConfig acme;
   std::vector<CertificateConfig> certificates;
+  // Zone transfer (transfer_config.hpp).
+  TransferConfig transfer;
+  std::vector<TsigKeyConfig> tsig_keys;
   // Non-fatal remarks found while loading (legacy keys, spoofable header...).
   std::vector<std::string> warnings;
 };

@@ -54,6 +54,20 @@ bool same_acme(const AcmeConfig& a, const AcmeConfig& b) {
          a.check_cnames == b.check_cnames && a.renew_check_interval_seconds == b.renew_check_interval_seconds;
 }
 
+bool same_transfer(const TransferConfig& a, const TransferConfig& b) {
+  return a.allow == b.allow && a.require_tsig == b.require_tsig &&
+         same_each(a.notify, b.notify,
+                   [](const NotifyTarget& x, const NotifyTarget& y) {
+                     return x.host == y.host && x.port == y.port;
+                   }) &&
+         a.notify_tsig == b.notify_tsig && a.ixfr_journal == b.ixfr_journal &&
+         a.max_transfers == b.max_transfers;
+}
+
+bool same_tsig_key(const TsigKeyConfig& a, const TsigKeyConfig& b) {
+  return a.name == b.name && a.algorithm == b.algorithm && a.secret == b.secret;
+}
+
 // A key compared with == and copied by assignment.
 #define ACMEDNSD_KEY(label, apply, member)                                               \
   KeyRule {                                                                              \
@@ -157,6 +171,12 @@ const std::vector<KeyRule>& key_rules() {
        [](const Config& a, const Config& b) {
          return same_each(a.certificates, b.certificates, same_certificate);
        },
+       nullptr},
+      // Zone transfer: the listeners and the NOTIFY sender read it once, at start.
+      {"[transfer]", Apply::restart,
+       [](const Config& a, const Config& b) { return same_transfer(a.transfer, b.transfer); }, nullptr},
+      {"[tsig_key]", Apply::restart,
+       [](const Config& a, const Config& b) { return same_each(a.tsig_keys, b.tsig_keys, same_tsig_key); },
        nullptr},
   };
   return rules;

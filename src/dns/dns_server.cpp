@@ -14,6 +14,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <thread>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "common/log.hpp"
 #include "common/threads.hpp"
 #include "dns/listeners.hpp"
+#include "dns/notify.hpp"
 #include "dns/responder.hpp"
 #include "dns/socket_activation.hpp"
 #include "dns/zone_data.hpp"
@@ -107,6 +109,7 @@ class DnsServerImpl : public DnsServer {
 
   asio::io_context& io() { return io_; }
   void add(std::shared_ptr<Listener> listener) { listeners_.push_back(std::move(listener)); }
+  void set_notify(std::unique_ptr<NotifySender> notify) { notify_ = std::move(notify); }
 
   // Every address is bound before any listener starts: a taken one fails create().
   void start() {
@@ -121,6 +124,7 @@ class DnsServerImpl : public DnsServer {
   }
 
   void stop() override {
+    if (notify_) notify_->stop();
     for (auto& l : listeners_) l->stop();
     listeners_.clear();
     work_.reset();
@@ -145,6 +149,7 @@ class DnsServerImpl : public DnsServer {
   std::vector<std::shared_ptr<Listener>> listeners_;
   std::thread tcp_thread_;
   std::future<void> tcp_finished_;
+  std::unique_ptr<NotifySender> notify_;
 };
 
 }  // namespace
@@ -185,13 +190,28 @@ std::string sockaddr_text(const void* sockaddr_storage_ptr) {
   return host;
 }
 
+IpAddress ip_of_sockaddr(const void* sockaddr_storage_ptr) {
+  const auto* sa = static_cast<const sockaddr*>(sockaddr_storage_ptr);
+  IpAddress ip;
+  if (sa->sa_family == AF_INET) {
+    const auto* a4 = static_cast<const sockaddr_in*>(sockaddr_storage_ptr);
+    std::memcpy(ip.bytes.data(), &a4->sin_addr, 4);
+  } else if (sa->sa_family == AF_INET6) {
+    const auto* a6 = static_cast<const sockaddr_in6*>(sockaddr_storage_ptr);
+    ip.v6 = true;
+    std::memcpy(ip.bytes.data(), &a6->sin6_addr, 16);
+  }
+  return ip.unmapped();
+}
+
 Status check_zone_config(const Config& config) {
   auto zone = ZoneData::build(config.general);
   if (!zone) return zone.error();
   return ok_status();
 }
 
-Result<std::unique_ptr<DnsServer>> DnsServer::create(const Config& config, const AnswerIndex& index) {
+Result<std::unique_ptr<DnsServer>> DnsServer::create(const Config& config, const AnswerIndex& index,
+                                                     const ZoneJournal* journal) {
   auto zone = ZoneData::build(config.general);
   if (!zone) return zone.error();
   auto addresses = resolve_listen(config.general);
@@ -209,6 +229,7 @@ Result<std::unique_ptr<DnsServer>> DnsServer::create(const Config& config, const
   for (const auto& text : config.general.rrl_exempt) {
     if (auto cidr = Cidr::parse(text)) context->rrl_exempt.push_back(*cidr);
   }
+  if (auto gate = std::make_shared<TransferGate>(config, journal); gate->enabled()) context->transfer = gate;
 
   // UDP worker threads: general.threads when set; by default one per two cores. Measured
   // with dnsperf on 2 cores (bench/dns-qps --threads 1|2), a second UDP thread fighting
@@ -236,6 +257,9 @@ Result<std::unique_ptr<DnsServer>> DnsServer::create(const Config& config, const
                                 {"tcp", config.general.protocol.tcp ? "yes" : "no"}});
   }
   server->start();
+  auto notify = NotifySender::start(config, context);
+  if (!notify) return notify.error();
+  server->set_notify(std::move(notify.value()));
   return std::unique_ptr<DnsServer>(std::move(server));
 }
 

@@ -7,6 +7,7 @@
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "store/answer_index.hpp"
+#include "store/zone_journal.hpp"
 
 namespace acmednsd::dns {
 
@@ -18,7 +19,9 @@ class DnsServer {
   // Binds every configured address (UDP: one SO_REUSEPORT socket per worker thread)
   // before returning, then starts the plane's own threads (UDP workers, one TCP
   // thread); an address in use is an error naming it.
-  static Result<std::unique_ptr<DnsServer>> create(const Config& config, const AnswerIndex& index);
+  // `journal` (may be null) lets IXFR send only what changed.
+  static Result<std::unique_ptr<DnsServer>> create(const Config& config, const AnswerIndex& index,
+                                                   const ZoneJournal* journal = nullptr);
   virtual ~DnsServer() = default;
   virtual void stop() = 0;  // closes the sockets and joins the plane's threads
   // SIGHUP: serves the zone data (SOA/NS fields, TTLs, records) and query-log switch of

@@ -13,6 +13,7 @@
 
 #include "common/cidr.hpp"
 #include "common/result.hpp"
+#include "dns/transfer.hpp"
 #include "dns/zone_data.hpp"
 #include "store/answer_index.hpp"
 
@@ -60,7 +61,12 @@ struct ServingContext {
   std::uint32_t rrl_ipv4_prefix = 24;
   std::uint32_t rrl_ipv6_prefix = 56;
   std::vector<Cidr> rrl_exempt;
+  // [transfer]: AXFR/IXFR and TSIG-signed queries; null when nothing is configured.
+  std::shared_ptr<TransferGate> transfer;
 };
+
+// The client address of a sockaddr_in/sockaddr_in6, for the transfer ACL.
+IpAddress ip_of_sockaddr(const void* sockaddr_storage_ptr);
 
 struct ListenAddress {
   boost::asio::ip::address address;

@@ -140,8 +140,17 @@ class UdpSocketWorker {
       if (lengths_[i] == 0) continue;
       std::uint8_t* out = responses_.data() + i * response_capacity_;
       const ClientInfo client{Transport::udp, cut_[i]};
-      std::size_t size = respond({queries_.data() + i * kMaxQuery, lengths_[i]}, client, *zone_,
-                                 *context_->index, now, {out, response_capacity_});
+      const std::span<const std::uint8_t> query{queries_.data() + i * kMaxQuery, lengths_[i]};
+      std::size_t size = 0;
+      if (context_->transfer && !cut_[i] && context_->transfer->wants(query)) {
+        // Signed queries (a secondary's SOA check) and IXFR/AXFR requests.
+        size = context_->transfer
+                   ->handle(query, ip_of_sockaddr(&senders_[i]), Transport::udp, zone_, *context_->index, now,
+                            {out, response_capacity_})
+                   .size;
+      } else {
+        size = respond(query, client, *zone_, *context_->index, now, {out, response_capacity_});
+      }
       if (size != 0 && limiter_) {
         const auto verdict = limiter_->check(reinterpret_cast<const sockaddr*>(&senders_[i]), now);
         if (verdict == ResponseRateLimiter::Verdict::drop) size = 0;

@@ -38,6 +38,7 @@ class ZoneData {
   // Exact match of a relative lowercase name, or nullptr.
   [[nodiscard]] const ZoneNode* find(std::string_view relative_name) const;
   [[nodiscard]] const ZoneNode& apex() const { return *apex_; }
+  [[nodiscard]] const std::vector<ZoneNode>& nodes() const { return nodes_; }  // for zone transfers
   [[nodiscard]] bool has_wildcards() const { return has_wildcards_; }
 
   // The zone name in lowercase wire form ("\4auth\7example\4test\0").

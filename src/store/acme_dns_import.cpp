@@ -170,6 +170,7 @@ Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index
 
   Job job;
   job.apply = [accounts, values, report, imported](WriterContext& c) -> Status {
+    if (c.changes) c.changes->reset = true;  // a bulk load: the IXFR journal starts over
     const std::int64_t now = now_ms() / 1000;
     for (const auto& a : *accounts) {
       // Each account in its own savepoint: a clash (already imported) skips only it.
@@ -206,7 +207,8 @@ Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index
       if (imported->contains(a.subdomain)) index.add_name(a.subdomain);
     }
     for (const auto& v : *values) {
-      if (imported->contains(v.subdomain)) index.put_value(v.subdomain, v.value, v.updated_ms / 1000);
+      if (imported->contains(v.subdomain))
+        index.put_value(v.subdomain, v.value, v.updated_ms / 1000, v.updated_ms);
     }
   };
   if (auto s = writer.run_sync(std::move(job)); !s) return s.error();

@@ -56,7 +56,7 @@ std::optional<UuidKey> parse_uuid_label(std::string_view s) {
 
 struct StoredValue {
   std::array<char, kTxtValueLength> text{};
-  std::int64_t updated_at = 0;
+  std::int64_t updated_ms = 0;  // unix milliseconds, as the database orders them
 };
 
 struct Entry {
@@ -116,24 +116,27 @@ void emit_live(const Entry& e, const RetentionPolicy& policy, std::int64_t now, 
   for (std::size_t i = 0; i < e.values.size() && served < policy.limit; ++i) {
     const auto& v = e.values[i];
     // The two newest are always served (acme-dns behaviour); older ones until they expire.
-    if (i >= 2 && now - v.updated_at >= policy.retention_seconds) continue;
+    if (i >= 2 && now - v.updated_ms / 1000 >= policy.retention_seconds) continue;
     sink(context, std::string_view(v.text.data(), v.text.size()));
     ++served;
   }
 }
 
-void insert_value(Entry& e, std::string_view value, std::int64_t updated_at, std::uint32_t limit) {
+void insert_value(Entry& e, std::string_view value, std::int64_t updated_ms, std::uint32_t limit) {
   StoredValue v;
   std::memcpy(v.text.data(), value.data(), std::min(value.size(), v.text.size()));
-  v.updated_at = updated_at;
+  v.updated_ms = updated_ms;
   auto same = std::find_if(e.values.begin(), e.values.end(), [&](const StoredValue& s) {
     return std::memcmp(s.text.data(), v.text.data(), v.text.size()) == 0;
   });
   if (same != e.values.end()) e.values.erase(same);  // a refresh moves it up
-  // Newest first; a value as new as another goes before it (a later write of the same
-  // second), so loading needs no ORDER BY.
-  auto pos = std::find_if(e.values.begin(), e.values.end(),
-                          [&](const StoredValue& s) { return s.updated_at <= v.updated_at; });
+  // The database's order (updated_ms DESC, value): newest first, equal times by value.
+  // The limit then drops exactly the values the database's trim deletes, so what a zone
+  // transfer copies from here matches the IXFR journal, which the database writes.
+  auto pos = std::find_if(e.values.begin(), e.values.end(), [&](const StoredValue& s) {
+    return s.updated_ms < v.updated_ms ||
+           (s.updated_ms == v.updated_ms && std::memcmp(s.text.data(), v.text.data(), v.text.size()) > 0);
+  });
   e.values.insert(pos, v);
   if (e.values.size() > limit) e.values.resize(limit);
 }
@@ -168,6 +171,39 @@ NameKind AnswerIndex::visit(std::string_view name, std::int64_t now, ValueSink s
   return impl_->nonterminal_refs.contains(key) ? NameKind::nonterminal : NameKind::absent;
 }
 
+void AnswerIndex::for_each_live(std::int64_t now, EntrySink sink, void* context) const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  struct Forward {
+    EntrySink sink;
+    void* context;
+    std::string_view name;
+  };
+  const auto forward = [](void* ctx, std::string_view value) {
+    const auto* f = static_cast<const Forward*>(ctx);
+    f->sink(f->context, f->name, value);
+  };
+  for (const auto& shard : impl_->shards) {
+    std::shared_lock lock(shard.mutex);
+    for (const auto& [key, entry] : shard.entries) {
+      if (entry.values.empty()) continue;
+      std::array<char, 36> text{};
+      std::size_t out = 0;
+      for (std::size_t i = 0; i < key.bytes.size(); ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) text[out++] = '-';
+        text[out++] = kHex[key.bytes[i] >> 4];
+        text[out++] = kHex[key.bytes[i] & 0x0F];
+      }
+      Forward f{sink, context, std::string_view(text.data(), text.size())};
+      emit_live(entry, policy_, now, forward, &f);
+    }
+  }
+  std::shared_lock lock(impl_->other_mutex);
+  for (const auto& [name, entry] : impl_->other) {
+    Forward f{sink, context, name};
+    emit_live(entry, policy_, now, forward, &f);
+  }
+}
+
 void AnswerIndex::add_name(std::string_view name) {
   if (auto key = parse_uuid_label(name)) {
     auto& shard = impl_->shard(*key);
@@ -196,12 +232,14 @@ void AnswerIndex::remove_name(std::string_view name) {
   if (auto it = impl_->other.find(std::string(name)); it != impl_->other.end()) impl_->erase_other(it);
 }
 
-void AnswerIndex::put_value(std::string_view name, std::string_view value, std::int64_t updated_at) {
+void AnswerIndex::put_value(std::string_view name, std::string_view value, std::int64_t updated_at,
+                            std::int64_t updated_ms) {
+  if (updated_ms < 0) updated_ms = updated_at * 1000;
   if (value.size() != kTxtValueLength) return;  // the store validates; never serve a torn value
   if (auto key = parse_uuid_label(name)) {
     auto& shard = impl_->shard(*key);
     std::unique_lock lock(shard.mutex);
-    insert_value(shard.entries[*key], value, updated_at, policy_.limit);
+    insert_value(shard.entries[*key], value, updated_ms, policy_.limit);
     return;
   }
   std::unique_lock lock(impl_->other_mutex);
@@ -210,7 +248,7 @@ void AnswerIndex::put_value(std::string_view name, std::string_view value, std::
     impl_->add_other(name, Entry{});
     it = impl_->other.find(std::string(name));
   }
-  insert_value(it->second, value, updated_at, policy_.limit);
+  insert_value(it->second, value, updated_ms, policy_.limit);
 }
 
 void AnswerIndex::remove_value(std::string_view name, std::string_view value) {

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string_view>
 
 namespace acmednsd {
@@ -47,13 +48,25 @@ class AnswerIndex {
   // value, newest first, while holding a shard read lock; `sink` must not block.
   NameKind visit(std::string_view relative_name, std::int64_t now_unix, ValueSink sink, void* context) const;
 
+  // Every live value of every name (names in text form, as visit() takes them), shard
+  // by shard under each shard's read lock; `sink` must not block. For zone transfers.
+  using EntrySink = void (*)(void* context, std::string_view relative_name, std::string_view value);
+  void for_each_live(std::int64_t now_unix, EntrySink sink, void* context) const;
+
+  // Held by the store's publisher while it applies one commit's changes and raises the
+  // serial, and by a zone transfer while it copies the zone: the copy then matches its
+  // serial exactly (no half-applied batch). DNS queries never take it.
+  [[nodiscard]] std::mutex& batch_mutex() const { return batch_mutex_; }
+
   // Increases whenever the served content changes (RFC 1982 arithmetic).
   [[nodiscard]] std::uint32_t serial() const { return serial_.load(std::memory_order_acquire); }
 
   // Writer side: called by the store once a change is committed.
   void add_name(std::string_view relative_name);     // a registered account subdomain
   void remove_name(std::string_view relative_name);  // drops its values too
-  void put_value(std::string_view relative_name, std::string_view value, std::int64_t updated_at);
+  // `updated_ms` (default: updated_at * 1000) orders values exactly as the database does.
+  void put_value(std::string_view relative_name, std::string_view value, std::int64_t updated_at,
+                 std::int64_t updated_ms = -1);
   void remove_value(std::string_view relative_name, std::string_view value);
   void set_serial_at_least(std::uint32_t serial);
   // Takes over the names and values of `fresh` (shard by shard; readers see each shard
@@ -75,6 +88,7 @@ class AnswerIndex {
   RetentionPolicy policy_;
   std::unique_ptr<Impl> impl_;
   std::atomic<std::uint32_t> serial_{1};
+  mutable std::mutex batch_mutex_;
 };
 
 }  // namespace acmednsd

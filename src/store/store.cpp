@@ -24,7 +24,17 @@ using store_detail::WriterContext;
 
 // Forward-only migrations: index i brings the schema from version i to i + 1.
 const std::vector<const char*>& migrations() {
-  static const std::vector<const char*> list = {store_schema::kSchemaV1};
+  static const std::vector<const char*> list = {
+      store_schema::kSchemaV1,
+      // 2: the IXFR journal (ZoneJournal): one row per SOA serial change, in order.
+      "CREATE TABLE ixfr_journal ("
+      "  seq         INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "  from_serial INTEGER NOT NULL,"
+      "  to_serial   INTEGER NOT NULL,"
+      "  removed     TEXT NOT NULL,"  // "name value" lines
+      "  added       TEXT NOT NULL"
+      ");",
+  };
   return list;
 }
 
@@ -45,7 +55,9 @@ struct Reader {
 class StoreImpl final : public Store {
  public:
   StoreImpl(StoreOptions options, std::unique_ptr<AnswerIndex> index)
-      : options_(std::move(options)), index_(std::move(index)) {}
+      : options_(std::move(options)), index_(std::move(index)) {
+    if (options_.ixfr_journal > 0) journal_ = std::make_unique<ZoneJournal>(options_.ixfr_journal);
+  }
   ~StoreImpl() override {
     if (writer_) writer_->stop();
     if (checkpointer_) checkpointer_->stop();
@@ -83,10 +95,18 @@ class StoreImpl final : public Store {
       return placed;
     };
     ctx->last_serial = loaded_serial;
+    if (journal_) {
+      ctx->journal = journal_.get();
+      if (auto s = store_detail::load_journal(*ctx, *journal_, loaded_serial, index_->serial()); !s) return s;
+    }
     writer_ = std::make_unique<store_detail::Writer>(std::move(ctx.value()), *index_);
     checkpointer_ = std::make_unique<store_detail::Checkpointer>(std::move(checkpoint_conn.value()),
                                                                  std::chrono::milliseconds(200));
-    writer_->add_periodic([this](WriterContext&) { prune_now(); }, std::chrono::seconds(60));
+    // Pruning is what makes an expired value leave the zone for secondaries too (it
+    // raises the serial): run it at least twice per retention period, at most every second.
+    const auto prune_every =
+        std::chrono::seconds(std::clamp<std::int64_t>(options_.retention.retention_seconds / 2, 1, 60));
+    writer_->add_periodic([this](WriterContext&) { prune_now(); }, prune_every);
     writer_->add_periodic([this](WriterContext& c) { follow_external_commits(c); },
                           std::chrono::milliseconds(250));
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.read_connections); ++i) {
@@ -98,6 +118,7 @@ class StoreImpl final : public Store {
   }
 
   const AnswerIndex& index() const override { return *index_; }
+  const ZoneJournal* journal() const override { return journal_.get(); }
 
   Result<std::optional<AccountRecord>> find_account(std::string_view username) override {
     auto r = lease();
@@ -207,9 +228,15 @@ class StoreImpl final : public Store {
   void add_txt(std::string name, std::string value, Completion<Done> done) override {
     if (!is_valid_txt_value(value)) return done(make_error("bad_txt", "not a 43-character base64url value"));
     if (!is_valid_owner_name(name)) return done(make_error("bad_subdomain", "not a lowercase DNS name"));
-    const auto ms = store_detail::now_ms();
+    const auto ms = store_detail::unique_now_ms();
     Job job;
     job.apply = [name, value, ms](WriterContext& c) -> Status {
+      if (c.changes) {
+        c.value_exists.bind(":name", name).bind(":value", value);
+        const int found = c.value_exists.step();
+        c.value_exists.reset();
+        if (found == SQLITE_DONE) c.changes->added(name, value);
+      }
       if (auto s = c.upsert_txt.bind(":name", name).bind(":value", value).bind(":ms", ms).run(); !s) return s;
       // Counting walks the primary key; the trim sorts, so it runs only past the limit.
       c.count_txt.bind(":name", name);
@@ -219,9 +246,14 @@ class StoreImpl final : public Store {
       c.count_txt.reset();
       if (!counted) return make_error("db_error", err);
       if (count <= static_cast<std::int64_t>(c.limit)) return ok_status();
+      if (c.changes) {
+        c.select_trimmed.bind(":name", name).bind(":excess", count - static_cast<std::int64_t>(c.limit));
+        while (c.select_trimmed.step() == SQLITE_ROW) c.changes->removed(name, c.select_trimmed.text(0));
+        c.select_trimmed.reset();
+      }
       return c.trim_txt.bind(":name", name).bind(":excess", count - static_cast<std::int64_t>(c.limit)).run();
     };
-    job.publish = [this, name, value, ms] { index_->put_value(name, value, ms / 1000); };
+    job.publish = [this, name, value, ms] { index_->put_value(name, value, ms / 1000, ms); };
     job.finish = [done = std::move(done)](const Status& s) {
       done(s.ok() ? Result<Done>(Done{}) : Result<Done>(s.error()));
     };
@@ -234,9 +266,11 @@ class StoreImpl final : public Store {
     job.apply = [name, value, existed](WriterContext& c) -> Status {
       auto s = c.delete_txt.bind(":name", name).bind(":value", value).run();
       *existed = c.db.changes() > 0;
+      if (s.ok() && *existed && c.changes) c.changes->removed(name, value);
       return s;
     };
     job.publish = [this, name, value] { index_->remove_value(name, value); };
+    job.changed = [existed] { return *existed; };
     job.finish = [done = std::move(done), existed](const Status& s) {
       done(s.ok() ? Result<bool>(*existed) : Result<bool>(s.error()));
     };
@@ -324,12 +358,20 @@ class StoreImpl final : public Store {
       if (rc == SQLITE_ROW) *subdomain = c.select_account.text(0);
       c.select_account.reset();
       if (rc != SQLITE_ROW) return ok_status();  // nothing to delete
+      if (c.changes) {
+        c.select_values_of_name.bind(":name", *subdomain);
+        while (c.select_values_of_name.step() == SQLITE_ROW) {
+          c.changes->removed(*subdomain, c.select_values_of_name.text(0));
+        }
+        c.select_values_of_name.reset();
+      }
       if (auto s = c.delete_txt_of_name.bind(":name", *subdomain).run(); !s) return s;
       return c.delete_account.bind(":username", username).run();
     };
     job.publish = [this, subdomain] {
       if (!subdomain->empty()) index_->remove_name(*subdomain);
     };
+    job.changed = [subdomain] { return !subdomain->empty(); };
     job.finish = [done = std::move(done), subdomain](const Status& s) {
       done(s.ok() ? Result<bool>(!subdomain->empty()) : Result<bool>(s.error()));
     };
@@ -354,12 +396,14 @@ class StoreImpl final : public Store {
       if (rc != SQLITE_DONE) return make_error("db_error", st->error());
       for (const auto& [name, value] : *removed) {
         if (auto s = c.delete_txt.bind(":name", name).bind(":value", value).run(); !s) return s;
+        if (c.changes) c.changes->removed(name, value);
       }
       return ok_status();
     };
     job.publish = [this, removed] {
       for (const auto& [name, value] : *removed) index_->remove_value(name, value);
     };
+    job.changed = [removed] { return !removed->empty(); };
     job.finish = [done = std::move(done), removed](const Status& s) {
       done(s.ok() ? Result<std::size_t>(removed->size()) : Result<std::size_t>(s.error()));
     };
@@ -429,7 +473,7 @@ class StoreImpl final : public Store {
     auto values = conn.prepare("SELECT name, value, updated_ms FROM txt_values");
     if (!values) return values.error();
     while ((rc = values->step()) == SQLITE_ROW) {
-      index.put_value(values->text(0), values->text(1), values->integer(2) / 1000);
+      index.put_value(values->text(0), values->text(1), values->integer(2) / 1000, values->integer(2));
     }
     if (rc != SQLITE_DONE) return make_error("db_error", values->error());
     auto stored = read_stored_serial(conn);
@@ -502,7 +546,13 @@ class StoreImpl final : public Store {
     }
     c.last_serial = loaded;
     writer_->publish([this, fresh] {
-      index_->replace_contents(*fresh);
+      {
+        std::lock_guard batch_lock(index_->batch_mutex());
+        index_->replace_contents(*fresh);
+        // Another process changed the zone without journaling it: no diff reaches the
+        // new serial, so secondaries get the whole zone once.
+        if (journal_) journal_->clear();
+      }
       log::info("reloaded the answer index after a change by another process",
                 {{"names", std::to_string(index_->name_count())}});
     });
@@ -541,6 +591,7 @@ class StoreImpl final : public Store {
 
   StoreOptions options_;
   std::unique_ptr<AnswerIndex> index_;
+  std::unique_ptr<ZoneJournal> journal_;  // before writer_: the writer's publisher uses it
   std::unique_ptr<store_detail::Writer> writer_;
   dev_t file_device_ = 0;  // identity of the database file opened at start-up
   ino_t file_inode_ = 0;

@@ -17,6 +17,7 @@
 
 #include "common/result.hpp"
 #include "store/answer_index.hpp"
+#include "store/zone_journal.hpp"
 
 namespace acmednsd {
 
@@ -24,6 +25,9 @@ struct StoreOptions {
   std::string path;  // SQLite file; its folder is created 0700, the file 0600
   RetentionPolicy retention;
   std::size_t read_connections = 4;
+  // Changes kept for IXFR ([transfer] ixfr_journal); 0 = no journal. Only the serving
+  // process keeps one (the CLI's short-lived stores do not).
+  std::size_t ixfr_journal = 0;
 };
 
 struct AccountRecord {
@@ -69,6 +73,8 @@ class Store {
   virtual ~Store() = default;
 
   [[nodiscard]] virtual const AnswerIndex& index() const = 0;
+  // The IXFR journal, or null when StoreOptions::ixfr_journal is 0.
+  [[nodiscard]] virtual const ZoneJournal* journal() const = 0;
 
   // ---- Reads: any thread, a pooled read connection, microseconds. ----
   virtual Result<std::optional<AccountRecord>> find_account(std::string_view username) = 0;

@@ -5,13 +5,41 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "store/sqlite_db.hpp"
 #include "store/store.hpp"
+#include "store/zone_journal.hpp"
 
 namespace acmednsd::store_detail {
+
+// What one job or batch did to the zone's TXT content, netted (a value added and then
+// removed in the same batch is no change), for the IXFR journal.
+struct ZoneChanges {
+  std::map<std::pair<std::string, std::string>, int> net;  // +1 added, -1 removed
+  bool reset = false;  // too much to list (an import): the journal starts over
+
+  void added(const std::string& name, const std::string& value) { note(name, value, +1); }
+  void removed(const std::string& name, const std::string& value) { note(name, value, -1); }
+  void merge(const ZoneChanges& other) {
+    reset = reset || other.reset;
+    for (const auto& [key, sign] : other.net) note(key.first, key.second, sign);
+  }
+  [[nodiscard]] ZoneJournal::Diff diff(std::uint32_t from, std::uint32_t to) const {
+    ZoneJournal::Diff d{from, to, {}, {}};
+    for (const auto& [key, sign] : net) (sign > 0 ? d.added : d.removed).push_back({key.first, key.second});
+    return d;
+  }
+
+ private:
+  void note(const std::string& name, const std::string& value, int sign) {
+    auto [it, inserted] = net.try_emplace({name, value}, sign);
+    if (!inserted && it->second != sign) net.erase(it);  // undone within the batch
+  }
+};
 
 // The writer connection with its statements, prepared once.
 struct WriterContext {
@@ -27,6 +55,14 @@ struct WriterContext {
   sqlite::Statement delete_account;
   sqlite::Statement select_account;
   sqlite::Statement set_meta;
+  sqlite::Statement value_exists;
+  sqlite::Statement select_values_of_name;
+  sqlite::Statement select_trimmed;
+  sqlite::Statement insert_journal;
+  sqlite::Statement trim_journal;
+  // The IXFR journal (null = off); `changes` collects the running job's changes.
+  ZoneJournal* journal = nullptr;
+  ZoneChanges* changes = nullptr;
   std::uint32_t limit = 100;
   std::uint32_t last_serial = 0;  // meta.serial as this process last wrote or loaded it
   // Runs before each COMMIT; a failure rolls the batch back and fails its requests
@@ -42,6 +78,10 @@ struct Job {
   std::function<Status(WriterContext&)> apply;
   std::function<void()> publish;
   std::function<void(const Status&)> finish;
+  // Optional, asked after `apply` succeeded: false = nothing in the zone changed (a prune
+  // that found nothing), so no publish and no new SOA serial (which would NOTIFY the
+  // secondaries and make them transfer for nothing).
+  std::function<bool()> changed;
 };
 
 class Writer {
@@ -118,7 +158,17 @@ class Checkpointer {
 };
 
 Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit);
+// The journal's rows keep changes as "name value" lines.
+std::string journal_text(const std::vector<ZoneJournal::Change>& changes);
+std::vector<ZoneJournal::Change> parse_journal_text(const std::string& text);
+Status write_journal_row(WriterContext& c, const ZoneChanges& changes, std::uint32_t from, std::uint32_t to);
+// Loads the journal's rows into `journal` and bridges the start-up serial (`serving`).
+Status load_journal(WriterContext& c, ZoneJournal& journal, std::uint32_t stored_serial,
+                    std::uint32_t serving);
 std::int64_t now_ms();
+// now_ms(), but never the same value twice in this process: values written in one
+// millisecond still have an order, the same in the database and in the answer index.
+std::int64_t unique_now_ms();
 
 // Import of an acme-dns database as a Job applied by the writer.
 Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index, const std::string& path);

@@ -4,6 +4,7 @@
 // together in one transaction (group commit): durability costs one fsync per batch,
 // not per request. Each job runs in its own SAVEPOINT, so one failing job (a unique
 // constraint, say) does not take the rest of its batch down with it.
+#include <atomic>
 #include <chrono>
 #include <future>
 
@@ -20,6 +21,16 @@ std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+std::int64_t unique_now_ms() {
+  static std::atomic<std::int64_t> last{0};
+  std::int64_t now = now_ms();
+  std::int64_t seen = last.load();
+  for (;;) {
+    const std::int64_t next = std::max(now, seen + 1);
+    if (last.compare_exchange_weak(seen, next)) return next;
+  }
 }
 
 Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit) {
@@ -53,6 +64,16 @@ Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit)
       {&c.delete_account, "DELETE FROM accounts WHERE username = :username"},
       {&c.select_account,
        "SELECT subdomain, allowfrom, allowfrom_invalid, created_at FROM accounts WHERE username = :username"},
+      {&c.value_exists, "SELECT 1 FROM txt_values WHERE name = :name AND value = :value"},
+      {&c.select_values_of_name, "SELECT value FROM txt_values WHERE name = :name"},
+      {&c.select_trimmed,
+       "SELECT value FROM txt_values WHERE name = :name ORDER BY updated_ms, value DESC LIMIT :excess"},
+      {&c.insert_journal,
+       "INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) VALUES(:from, :to, :removed, "
+       ":added)"},
+      {&c.trim_journal,
+       "DELETE FROM ixfr_journal WHERE seq <= (SELECT seq FROM ixfr_journal ORDER BY seq DESC LIMIT 1 OFFSET "
+       ":keep)"},
       {&c.set_meta,
        "INSERT INTO meta(key, value) VALUES(:key, :value) "
        "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
@@ -63,6 +84,41 @@ Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit)
     *d.target = std::move(st.value());
   }
   return c;
+}
+
+std::string journal_text(const std::vector<ZoneJournal::Change>& changes) {
+  std::string out;
+  for (const auto& c : changes) out += c.name + ' ' + c.value + '\n';
+  return out;
+}
+
+std::vector<ZoneJournal::Change> parse_journal_text(const std::string& text) {
+  std::vector<ZoneJournal::Change> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    const auto space = line.find(' ');
+    if (space != std::string::npos) out.push_back({line.substr(0, space), line.substr(space + 1)});
+    start = end + 1;
+  }
+  return out;
+}
+
+Status write_journal_row(WriterContext& c, const ZoneChanges& changes, std::uint32_t from, std::uint32_t to) {
+  if (changes.reset) return c.db.exec("DELETE FROM ixfr_journal");
+  const auto diff = changes.diff(from, to);
+  if (auto s = c.insert_journal.bind(":from", std::int64_t{from})
+                   .bind(":to", std::int64_t{to})
+                   .bind(":removed", journal_text(diff.removed))
+                   .bind(":added", journal_text(diff.added))
+                   .run();
+      !s) {
+    return s;
+  }
+  // Rows hold at least one change each (or none: a restart), so this keeps enough.
+  return c.trim_journal.bind(":keep", static_cast<std::int64_t>(c.journal->max_changes())).run();
 }
 
 Writer::Writer(WriterContext context, AnswerIndex& index)
@@ -180,6 +236,8 @@ void Writer::loop() {
 void Writer::run_batch(std::deque<Job>& batch) {
   std::vector<Status> results(batch.size(), ok_status());
   std::uint32_t next_serial = 0;
+  std::uint32_t from_serial = 0;
+  auto batch_changes = std::make_shared<ZoneChanges>();
   sqlite::Transaction txn(ctx_.db);
   Status commit = txn.begin();
   if (commit.ok()) {
@@ -188,11 +246,16 @@ void Writer::run_batch(std::deque<Job>& batch) {
         results[i] = s;
         continue;
       }
+      ZoneChanges job_changes;
+      ctx_.changes = ctx_.journal ? &job_changes : nullptr;
       try {
         results[i] = batch[i].apply(ctx_);
       } catch (const std::exception& e) {
         results[i] = make_error("db_error", e.what());
       }
+      ctx_.changes = nullptr;
+      if (results[i].ok()) batch_changes->merge(job_changes);
+      if (results[i].ok() && batch[i].changed && !batch[i].changed()) batch[i].publish = nullptr;
       if (!results[i].ok()) {
         batch[i].publish = nullptr;
         (void)ctx_.db.exec("ROLLBACK TO job");
@@ -208,7 +271,11 @@ void Writer::run_batch(std::deque<Job>& batch) {
       const std::uint32_t known =
           AnswerIndex::serial_after(ctx_.last_serial, published) ? ctx_.last_serial : published;
       next_serial = AnswerIndex::next_serial(known, now_ms() / 1000);
+      from_serial = known;
       (void)ctx_.set_meta.bind(":key", "serial").bind(":value", std::to_string(next_serial)).run();
+      // The journal row commits with the change it describes, so after a crash the
+      // journal never claims a serial whose content it does not know.
+      if (ctx_.journal) (void)write_journal_row(ctx_, *batch_changes, from_serial, next_serial);
     }
     if (ctx_.before_commit) commit = ctx_.before_commit();
     if (commit.ok()) commit = txn.commit();  // else the Transaction rolls back
@@ -221,7 +288,8 @@ void Writer::run_batch(std::deque<Job>& batch) {
   // Index first, then the acknowledgements: a value is answered by the very next query
   // once its /update has returned.
   auto jobs = std::make_shared<std::deque<Job>>(std::move(batch));
-  publish([this, jobs, results = std::move(results), commit, next_serial] {
+  publish([this, jobs, results = std::move(results), commit, next_serial, from_serial, batch_changes] {
+    std::unique_lock batch_lock(index_.batch_mutex());  // a zone transfer sees all of it or none
     bool changed = false;
     for (std::size_t i = 0; i < jobs->size(); ++i) {
       if (commit.ok() && results[i].ok() && (*jobs)[i].publish) {
@@ -230,6 +298,14 @@ void Writer::run_batch(std::deque<Job>& batch) {
       }
     }
     if (changed) index_.set_serial_at_least(next_serial);
+    if (changed && ctx_.journal) {
+      if (batch_changes->reset) {
+        ctx_.journal->clear();
+      } else {
+        ctx_.journal->append(batch_changes->diff(from_serial, next_serial));
+      }
+    }
+    batch_lock.unlock();
     for (std::size_t i = 0; i < jobs->size(); ++i) {
       if ((*jobs)[i].finish) (*jobs)[i].finish(commit.ok() ? results[i] : Status(commit.error()));
     }

@@ -44,21 +44,30 @@ class Topology:
     Use set_cnames() to (re)publish the parent zone; NSD reloads it (SIGHUP).
     """
 
-    def __init__(self, pebble=True, server_sections=None):
+    def __init__(self, pebble=True, server_sections=None, extra_toml="", secondary=None):
+        """`secondary`: a not yet started secondary peer (tests/transfer/transfer_lib.py)
+        with its port chosen; it is started against acme-dnsd and becomes the resolver's
+        only path to ZONE (acme-dnsd as hidden primary)."""
         self.dir = tempfile.mkdtemp(prefix="acmednsd-e2e-")
         self.server = self.nsd = self.unbound = self.pebble = None
+        self.secondary = secondary
         self.cnames = {}
         self.serial = 1
         try:
             os.makedirs(os.path.join(self.dir, "acme-dnsd"))
             self.server = harness.Server(sections=server_sections,
                                          workdir=os.path.join(self.dir, "acme-dnsd"),
-                                         domain=ZONE)
+                                         domain=ZONE, extra_toml=extra_toml)
+            zone_server = f"127.0.0.1@{self.server.dns_port}"
+            if secondary is not None:
+                secondary.primary_port = self.server.dns_port
+                secondary.start()
+                zone_server = f"{secondary.address}@{secondary.port}"
             self.nsd = peers.Nsd(os.path.join(self.dir, "nsd"), {PARENT: parent_zone({})})
             self.resolver_address = peers.free_loopback_address(53) if pebble else None
             self.unbound = peers.Unbound(
                 os.path.join(self.dir, "unbound"),
-                stubs={PARENT: self.nsd.addr, ZONE: f"127.0.0.1@{self.server.dns_port}"},
+                stubs={PARENT: self.nsd.addr, ZONE: zone_server},
                 # Fresh names per case; a short negative cap keeps a stray early query
                 # from hiding a CNAME published a moment later.
                 cache_max_negative_ttl=1,
@@ -86,7 +95,7 @@ class Topology:
 
     def logs(self):
         parts = []
-        for label, peer in (("acme-dnsd", self.server), ("nsd", self.nsd),
+        for label, peer in (("acme-dnsd", self.server), ("nsd", self.nsd), ("secondary", self.secondary),
                             ("unbound", self.unbound), ("pebble", self.pebble)):
             if peer is not None and peer.process is not None:
                 parts.append(f"---- {label} log (tail) ----\n" + peer.process.output()[-6000:])
@@ -95,7 +104,7 @@ class Topology:
     def close(self, failed=False):
         if failed:
             sys.stderr.write(self.logs() + "\n")
-        for peer in (self.pebble, self.unbound, self.nsd):
+        for peer in (self.pebble, self.unbound, self.nsd, self.secondary):
             if peer is not None:
                 peer.stop()
         if self.server is not None:
