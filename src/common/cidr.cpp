@@ -1,6 +1,8 @@
 #include "common/cidr.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <charconv>
 #include <cstring>
@@ -67,6 +69,20 @@ bool Cidr::contains(const IpAddress& raw) const {
   if (rest == 0) return true;
   const auto mask = static_cast<std::uint8_t>(0xFFU << (8 - rest));
   return (address.bytes[full] & mask) == (network.bytes[full] & mask);
+}
+
+IpAddress ip_of_sockaddr(const void* sockaddr_storage_ptr) {
+  const auto* sa = static_cast<const sockaddr*>(sockaddr_storage_ptr);
+  IpAddress ip;
+  if (sa->sa_family == AF_INET) {
+    const auto* a4 = static_cast<const sockaddr_in*>(sockaddr_storage_ptr);
+    std::memcpy(ip.bytes.data(), &a4->sin_addr, 4);
+  } else if (sa->sa_family == AF_INET6) {
+    const auto* a6 = static_cast<const sockaddr_in6*>(sockaddr_storage_ptr);
+    ip.v6 = true;
+    std::memcpy(ip.bytes.data(), &a6->sin6_addr, 16);
+  }
+  return ip.unmapped();
 }
 
 bool any_contains(const std::vector<Cidr>& cidrs, const IpAddress& address) {

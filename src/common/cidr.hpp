@@ -31,6 +31,10 @@ struct Cidr {
   [[nodiscard]] bool contains(const IpAddress& address) const;
 };
 
+// The address of a sockaddr_in or sockaddr_in6 (as a sockaddr_storage holds them),
+// v4-mapped IPv6 given as IPv4; an all-zero IPv4 address for any other family.
+IpAddress ip_of_sockaddr(const void* sockaddr_storage_ptr);
+
 // True when `address` is inside any of `cidrs` (each already validated).
 bool any_contains(const std::vector<Cidr>& cidrs, const IpAddress& address);
 

@@ -190,20 +190,6 @@ std::string sockaddr_text(const void* sockaddr_storage_ptr) {
   return host;
 }
 
-IpAddress ip_of_sockaddr(const void* sockaddr_storage_ptr) {
-  const auto* sa = static_cast<const sockaddr*>(sockaddr_storage_ptr);
-  IpAddress ip;
-  if (sa->sa_family == AF_INET) {
-    const auto* a4 = static_cast<const sockaddr_in*>(sockaddr_storage_ptr);
-    std::memcpy(ip.bytes.data(), &a4->sin_addr, 4);
-  } else if (sa->sa_family == AF_INET6) {
-    const auto* a6 = static_cast<const sockaddr_in6*>(sockaddr_storage_ptr);
-    ip.v6 = true;
-    std::memcpy(ip.bytes.data(), &a6->sin6_addr, 16);
-  }
-  return ip.unmapped();
-}
-
 Status check_zone_config(const Config& config) {
   auto zone = ZoneData::build(config.general);
   if (!zone) return zone.error();

@@ -65,9 +65,6 @@ struct ServingContext {
   std::shared_ptr<TransferGate> transfer;
 };
 
-// The client address of a sockaddr_in/sockaddr_in6, for the transfer ACL.
-IpAddress ip_of_sockaddr(const void* sockaddr_storage_ptr);
-
 struct ListenAddress {
   boost::asio::ip::address address;
   std::uint16_t port = 0;

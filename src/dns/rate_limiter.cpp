@@ -36,15 +36,7 @@ std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
 }  // namespace
 
 bool ResponseRateLimiter::is_exempt(const sockaddr* address) const {
-  if (exempt_.empty()) return false;
-  IpAddress ip;
-  if (address->sa_family == AF_INET) {
-    std::memcpy(ip.bytes.data(), &reinterpret_cast<const sockaddr_in*>(address)->sin_addr, 4);
-  } else {
-    ip.v6 = true;
-    std::memcpy(ip.bytes.data(), reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr.s6_addr, 16);
-  }
-  return any_contains(exempt_, ip);  // IPv4 networks match v4-mapped addresses too
+  return !exempt_.empty() && any_contains(exempt_, ip_of_sockaddr(address));
 }
 
 ResponseRateLimiter::ResponseRateLimiter(std::uint32_t rate, std::uint32_t slip, std::uint32_t ipv4_prefix,

@@ -89,19 +89,7 @@ void write_txt(WireWriter& w, NameWriter& names, std::string_view owner, std::ui
 std::optional<std::uint32_t> ixfr_client_serial(std::span<const std::uint8_t> q, std::size_t question_end) {
   if (read_u16(q.data() + 6) != 0 || read_u16(q.data() + 8) != 1) return std::nullopt;
   std::size_t pos = question_end;
-  const auto skip_name = [&q](std::size_t& at) {
-    for (int guard = 0; guard < 128 && at < q.size(); ++guard) {
-      const std::uint8_t len = q[at];
-      if ((len & 0xC0) == 0xC0) {
-        at += 2;
-        return at <= q.size();
-      }
-      if (len > kMaxLabel) return false;
-      at += 1u + len;
-      if (len == 0) return at <= q.size();
-    }
-    return false;
-  };
+  const auto skip_name = [&q](std::size_t& at) { return read_name(q, at); };
   if (!skip_name(pos) || q.size() - pos < 10) return std::nullopt;
   if (read_u16(q.data() + pos) != rrtype::SOA) return std::nullopt;
   const std::size_t rdlength = read_u16(q.data() + pos + 8);

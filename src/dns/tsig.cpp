@@ -21,7 +21,6 @@ constexpr std::array<std::uint8_t, 13> kSha384Wire = {11,  'h', 'm', 'a', 'c', '
                                                       'h', 'a', '3', '8', '4', 0};
 constexpr std::array<std::uint8_t, 13> kSha512Wire = {11,  'h', 'm', 'a', 'c', '-', 's',
                                                       'h', 'a', '5', '1', '2', 0};
-constexpr int kMaxPointers = 64;
 
 const char* digest_name(TsigAlgorithm a) {
   switch (a) {
@@ -81,41 +80,6 @@ class Hmac {
   std::unique_ptr<EVP_MAC_CTX, Free> ctx_;
   bool ok_ = false;
 };
-
-// Reads the (possibly compressed) name at `pos` into lowercase wire form and moves
-// `pos` past it as written. False on anything malformed.
-bool read_name(std::span<const std::uint8_t> msg, std::size_t& pos, std::vector<std::uint8_t>* out) {
-  std::size_t at = pos;
-  bool jumped = false;
-  int pointers = 0;
-  std::size_t wire = 0;
-  if (out) out->clear();
-  while (at < msg.size()) {
-    const std::uint8_t len = msg[at];
-    if ((len & 0xC0) == 0xC0) {
-      if (at + 2 > msg.size()) return false;
-      const std::size_t target = (static_cast<std::size_t>(len & 0x3F) << 8) | msg[at + 1];
-      if (target < kHeaderSize || target >= at || ++pointers > kMaxPointers) return false;
-      if (!jumped) pos = at + 2;
-      jumped = true;
-      at = target;
-      continue;
-    }
-    if ((len & 0xC0) != 0) return false;
-    wire += 1u + len;
-    if (wire > kMaxNameWire || len >= msg.size() - at) return false;
-    if (out) {
-      out->push_back(len);
-      for (std::size_t i = 1; i <= len; ++i) out->push_back(ascii_lower(msg[at + i]));
-    }
-    at += 1u + len;
-    if (len == 0) {
-      if (!jumped) pos = at;
-      return true;
-    }
-  }
-  return false;
-}
 
 // The parsed TSIG record at the end of a message.
 struct Record {

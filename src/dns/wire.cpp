@@ -7,40 +7,6 @@ namespace {
 // expanded name, following them always ends.
 constexpr int kMaxPointers = 64;
 
-// Checks the name at `pos` and moves `pos` past it as written. Compression pointers are
-// followed only to validate what they point at: a pointer must point backwards into
-// the message, past the header, and the name it completes must be well formed, so a
-// pointer loop or a pointer past the end makes the message FORMERR (RFC 1035 4.1.4).
-bool skip_name(std::span<const std::uint8_t> msg, std::size_t& pos) {
-  std::size_t at = pos;
-  std::size_t wire = 0;
-  int pointers = 0;
-  bool jumped = false;
-  while (at < msg.size()) {
-    const std::uint8_t len = msg[at];
-    if ((len & 0xC0) == 0xC0) {
-      if (at + 2 > msg.size()) return false;
-      const std::size_t target = (static_cast<std::size_t>(len & 0x3F) << 8) | msg[at + 1];
-      if (target < kHeaderSize || target >= at || ++pointers > kMaxPointers) return false;
-      if (!jumped) pos = at + 2;
-      jumped = true;
-      at = target;
-      continue;
-    }
-    if ((len & 0xC0) != 0) return false;  // 0x40/0x80: obsolete or reserved label types
-    at += 1;
-    wire += 1u + len;
-    if (wire > kMaxNameWire) return false;
-    if (len == 0) {
-      if (!jumped) pos = at;
-      return true;
-    }
-    if (len > msg.size() - at) return false;
-    at += len;
-  }
-  return false;
-}
-
 // RFC 6891 6.1.2: the OPT rdata is a sequence of {code, length, data} options that
 // must fill it exactly.
 bool valid_edns_options(const std::uint8_t* rdata, std::size_t size) {
@@ -73,6 +39,40 @@ bool read_question_name(std::span<const std::uint8_t> msg, std::size_t& pos) {
 
 }  // namespace
 
+bool read_name(std::span<const std::uint8_t> msg, std::size_t& pos,
+               std::vector<std::uint8_t>* lowercase_out) {
+  std::size_t at = pos;
+  std::size_t wire = 0;
+  int pointers = 0;
+  bool jumped = false;
+  if (lowercase_out != nullptr) lowercase_out->clear();
+  while (at < msg.size()) {
+    const std::uint8_t len = msg[at];
+    if ((len & 0xC0) == 0xC0) {
+      if (at + 2 > msg.size()) return false;
+      const std::size_t target = (static_cast<std::size_t>(len & 0x3F) << 8) | msg[at + 1];
+      if (target < kHeaderSize || target >= at || ++pointers > kMaxPointers) return false;
+      if (!jumped) pos = at + 2;
+      jumped = true;
+      at = target;
+      continue;
+    }
+    if ((len & 0xC0) != 0) return false;  // 0x40/0x80: obsolete or reserved label types
+    wire += 1u + len;
+    if (wire > kMaxNameWire || len >= msg.size() - at) return false;
+    if (lowercase_out != nullptr) {
+      lowercase_out->push_back(len);
+      for (std::size_t i = 1; i <= len; ++i) lowercase_out->push_back(ascii_lower(msg[at + i]));
+    }
+    at += 1u + len;
+    if (len == 0) {
+      if (!jumped) pos = at;
+      return true;
+    }
+  }
+  return false;
+}
+
 ParseOutcome parse_query(std::span<const std::uint8_t> query, ParsedQuery& out) {
   out = ParsedQuery{};
   if (query.size() < kHeaderSize) return ParseOutcome::drop;
@@ -104,7 +104,7 @@ ParseOutcome parse_query(std::span<const std::uint8_t> query, ParsedQuery& out) 
   const std::uint32_t records = std::uint32_t{ancount} + nscount + arcount;
   for (std::uint32_t i = 0; i < records; ++i) {
     const std::size_t owner = pos;
-    if (!skip_name(query, pos) || query.size() - pos < 10) return ParseOutcome::formerr;
+    if (!read_name(query, pos) || query.size() - pos < 10) return ParseOutcome::formerr;
     const std::uint8_t* rr = query.data() + pos;
     const std::uint16_t type = read_u16(rr);
     const std::uint16_t rdlength = read_u16(rr + 8);

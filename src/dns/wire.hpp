@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <vector>
 
 namespace acmednsd::dns {
 
@@ -85,6 +86,13 @@ enum class ParseOutcome {
   formerr,  // readable header, unreadable or unacceptable rest
   notimp,   // opcode other than QUERY
 };
+
+// Checks the (possibly compressed) name at `pos` and moves `pos` past it as written;
+// with `lowercase_out`, also gives the name in lowercase wire form. Pointers must point
+// backwards into the message past the header (at most 64 of them) and the expanded name
+// fits 255 bytes, so a loop or a pointer past the end is refused (RFC 1035 4.1.4).
+bool read_name(std::span<const std::uint8_t> msg, std::size_t& pos,
+               std::vector<std::uint8_t>* lowercase_out = nullptr);
 
 // Reads header, question and additional records; never reads past `query`.
 ParseOutcome parse_query(std::span<const std::uint8_t> query, ParsedQuery& out);

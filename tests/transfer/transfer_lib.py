@@ -269,6 +269,46 @@ class KnotSecondary(NsdSecondary):
         return len(re.findall(rf"{kind}, incoming, remote [^,]+, finished", self.output()))
 
 
+class BindSecondary(NsdSecondary):
+    """BIND 9 (named) as a TSIG secondary, configured as docs/secondaries.md's recipe:
+    `primaries { ... key }`, `allow-notify { key }`, `request-ixfr yes`."""
+
+    name = "bind"
+
+    def write_config(self):
+        d = self.dir
+        text = "\n".join([
+            "options {", f'    directory "{d}";', f'    pid-file "{d}/named.pid";',
+            f'    session-keyfile "{d}/session.key";', f'    managed-keys-directory "{d}";',
+            f"    listen-on port {self.port} {{ {LOOPBACK}; }};", "    listen-on-v6 { none; };",
+            "    recursion no;", "    notify no;", "    dnssec-validation no;",
+            "    rate-limit { responses-per-second 0; };",
+            "};", "controls { };",
+            f'key "{KEY_NAME}" {{', "    algorithm hmac-sha256;", f'    secret "{self.secret}";', "};",
+            f'zone "{ZONE}" {{', "    type secondary;", f'    file "{d}/{ZONE}.db";',
+            f'    primaries {{ {LOOPBACK} port {self.primary_port} key "{KEY_NAME}"; }};',
+            f'    allow-notify {{ key "{KEY_NAME}"; }};' if self.notify else "    allow-notify { none; };",
+            "    request-ixfr yes;", "};", "",
+        ])
+        self.config_path = os.path.join(d, "named.conf")
+        with open(self.config_path, "w") as f:
+            f.write(text)
+        peers._run(["named-checkconf", self.config_path])
+
+    def start(self, timeout=15.0):
+        self.write_config()
+        # -g: foreground, log to stderr; -d 3: it logs whether a transfer was incremental.
+        self._spawn(["named", "-g", "-d", "3", "-c", self.config_path])
+        harness.wait_until(lambda: self._check_alive() or peers.dns_probe(self.port, "example.", 6) is not None,
+                           timeout, what="named answering")
+        return self
+
+    def transfers(self, kind):
+        """Incoming transfers of `kind` in named's log (-d 3 says which form the answer took)."""
+        form = "incremental" if kind == "IXFR" else "nonincremental"
+        return len(re.findall(rf"transfer of '[^']+' from \S+: got {form} response", self.output()))
+
+
 def primary_sections(secondary_ports, allow=("127.0.0.0/8",), require=(KEY_NAME,), **extra):
     transfer = {"allow": list(allow), "require_tsig": list(require),
                 "notify": [f"{LOOPBACK}:{p}" for p in secondary_ports], "notify_tsig": KEY_NAME}
