@@ -56,8 +56,16 @@ def test_contents():
 def test_control():
     info = run(["dpkg-deb", "-I", DEB["path"]])
     depends = re.search(r"^ Depends: (.*)$", info, re.M).group(1)
-    for lib in ["libldns3", "libsqlite3-0", "libssl3", "libtomlplusplus3", "libcrypt1", "adduser", "procps"]:
-        assert re.search(r"\b" + re.escape(lib) + r"\b", depends), (lib, depends)
+    names = {d.strip().split()[0] for d in depends.split(",")}
+    # dpkg-shlibdeps names the libraries' packages; trixie's carry a t64 suffix
+    # (libssl3t64), so the name is matched with that optional suffix. adduser and procps
+    # are listed in cmake/packaging.cmake.
+    for lib in ["libc6", "libldns3", "libsqlite3-0", "libssl3", "libtomlplusplus3", "libcrypt1"]:
+        assert names & {lib, lib + "t64"}, (lib, depends)
+        versioned = re.search(r"\b" + re.escape(lib) + r"(t64)? \(>= [^)]+\)", depends)
+        assert versioned, f"{lib} has no minimum version (dpkg-shlibdeps did not run?): {depends}"
+    for pkg in ["adduser", "procps"]:
+        assert pkg in names, (pkg, depends)
     with tempfile.TemporaryDirectory() as ctrl:
         run(["dpkg-deb", "-e", DEB["path"], ctrl])
         with open(os.path.join(ctrl, "conffiles")) as f:
