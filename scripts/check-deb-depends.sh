@@ -24,7 +24,7 @@ for entry in "${entries[@]}"; do
     name="${name%%:*}"
     # apt-cache show fails for absent and for purely virtual names.
     if ! fields="$(apt-cache show --no-all-versions "$name" 2>/dev/null)" || [[ -z "$fields" ]]; then
-      echo "$suite/$arch: Depends names '$name', no such package in $suite" >&2
+      echo "$suite/$arch: Depends names '$name', which is no real package in $suite (absent, or only virtual: provided by another)" >&2
       bad=1
       continue
     fi

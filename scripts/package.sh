@@ -32,6 +32,7 @@ case "$out" in "$SRC"/*) ;; *) echo "--out must be inside $SRC (bind-mounted int
 bash scripts/install-deps.sh --platforms
 mkdir -p "$out" "$PLAT/logs"
 times="$out/build-times.txt"
+: >"$times"  # this run's times (an up-to-date build takes seconds)
 
 for target in "${targets[@]}"; do
   suite="${target%-*}" arch="${target#*-}"
