@@ -11,7 +11,7 @@
 # cmake/toolchain-aarch64-linux-gnu.cmake. After each build, scripts/check-deb-depends.sh
 # checks in the same root that every Depends entry exists in that distribution.
 # Needs root (or sudo -n) for debootstrap and systemd-nspawn; the first run downloads the
-# roots and their packages (~10 min), later runs only build.
+# roots and their packages (~25 min), later runs only build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/platforms-lib.sh
