@@ -47,7 +47,7 @@ start=$SECONDS
 pm build --isolation chroot --network host --pull=never -f deploy/container/Dockerfile \
   --build-arg DEBIAN_SUITE="$suite" -t "$image" . >"$work/build.log" 2>&1 ||
   { tail -40 "$work/build.log"; exit 1; }
-echo "image built in $((SECONDS - start))s; runtime libraries: $(grep -A20 'runtime-packages' "$work/build.log" | grep -E '^lib' | sort -u | tr '\n' ' ')"
+echo "image built in $((SECONDS - start))s; runtime libraries: $(grep -xE 'lib[a-z0-9.+-]+' "$work/build.log" | sort -u | tr '\n' ' ')"
 user="$(pm image inspect --format '{{.Config.User}}' "$image")"
 entry="$(pm image inspect --format '{{join .Config.Entrypoint " "}}' "$image")"
 echo "image user $user, entrypoint $entry"
