@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/package.sh and scripts/test-platforms.sh: the Debian build roots.
 # Each distribution (bookworm, trixie) gets a debootstrap minbase root, cached under
 # build-platforms/roots/SUITE (gitignored), in which its amd64 build and its arm64 cross
@@ -88,6 +89,7 @@ in_root() {
 }
 
 # The Debian revision of packages built for SUITE-ARCH: 1+deb12, 1+deb13.
+# shellcheck disable=SC1090,SC1091
 deb_release() { echo "1+deb$(. "$ROOTS/$1/usr/lib/os-release" && echo "$VERSION_ID")"; }
 
 build_dir() { echo "$PLAT/build/$1-$2"; }
