@@ -7,7 +7,8 @@
 #      libssl3) and a version the distribution does not have;
 #   3. trixie amd64: the whole build (tests, -Werror, GCC 14) and the unit, integration
 #      and e2e suites in the trixie root (the package install test runs in step 6);
-#   4. trixie arm64 (cross-built): the unit tests, run under qemu-user through binfmt_misc;
+#   4. bookworm and trixie arm64 (cross-built): the unit tests, run under qemu-user through
+#      binfmt_misc;
 #   5. both arm64 binaries under qemu: tests/ops/test_binary_smoke.py (/register, /update,
 #      DNS over UDP and TCP), and dnsperf against the trixie one for the record;
 #   6. tests/ops/test_package_install.py with the trixie amd64 .deb: a clean trixie
@@ -74,16 +75,18 @@ for labels in unit integration e2e; do
   [[ $result == passed ]] || { grep -E '^\s+[0-9]+ - ' "$logs/ctest-trixie-amd64-$labels.log" || true; failed=1; }
 done
 
-# ---- 4. trixie arm64: unit tests under qemu ----
-dir="$(build_dir trixie arm64)"
-start=$SECONDS
-in_root trixie-arm64 nice -n 10 ninja -C "$dir" -j2 >"$logs/build-trixie-arm64-all.log" 2>&1 ||
-  { tail -60 "$logs/build-trixie-arm64-all.log"; exit 1; }
-note "trixie arm64: whole cross build with tests (-Werror) in $((SECONDS - start))s"
-start=$SECONDS
-if in_root trixie-arm64 ctest --test-dir "$dir" --output-on-failure -L '^unit$' -j 1 --timeout 900 \
-    >"$logs/ctest-trixie-arm64-unit.log" 2>&1; then result=passed; else result=FAILED; failed=1; fi
-note "trixie arm64 unit tests under qemu: $result in $((SECONDS - start))s: $(grep -E 'tests passed' "$logs/ctest-trixie-arm64-unit.log" || tail -1 "$logs/ctest-trixie-arm64-unit.log")"
+# ---- 4. arm64 (both distributions): unit tests under qemu ----
+for suite in trixie bookworm; do
+  dir="$(build_dir "$suite" arm64)"
+  start=$SECONDS
+  in_root "$suite-arm64" nice -n 10 ninja -C "$dir" -j2 >"$logs/build-$suite-arm64-all.log" 2>&1 ||
+    { tail -60 "$logs/build-$suite-arm64-all.log"; exit 1; }
+  note "$suite arm64: whole cross build with tests (-Werror) in $((SECONDS - start))s"
+  start=$SECONDS
+  if in_root "$suite-arm64" ctest --test-dir "$dir" --output-on-failure -L '^unit$' -j 1 --timeout 900 \
+      >"$logs/ctest-$suite-arm64-unit.log" 2>&1; then result=passed; else result=FAILED; failed=1; fi
+  note "$suite arm64 unit tests under qemu: $result in $((SECONDS - start))s: $(grep -E 'tests passed' "$logs/ctest-$suite-arm64-unit.log" || tail -1 "$logs/ctest-$suite-arm64-unit.log")"
+done
 
 # ---- 5. arm64 binaries serve under qemu ----
 for suite in bookworm trixie; do
