@@ -31,12 +31,33 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/acme-dns/acme-dns")
-# The runtime libraries, by Debian bookworm package name (dpkg-shlibdeps is not
-# required on the build machine this way); adduser for the postinst; procps for the
-# unit's ExecReload=/bin/kill (a minimal Debian has no /bin/kill: `systemctl reload`
-# failed with 203/EXEC, found by tests/ops/test_package_install.py).
-set(CPACK_DEBIAN_PACKAGE_DEPENDS
-  "libc6 (>= 2.36), libstdc++6 (>= 12), libgcc-s1, libldns3 (>= 1.8), libsqlite3-0 (>= 3.40), libssl3 (>= 3.0), libtomlplusplus3 (>= 3.3), libcrypt1, adduser, procps")
+# The runtime libraries' packages come from what the binary links: dpkg-shlibdeps (dpkg-dev,
+# and `file` for CPack to find the ELF files) reads the symbols/shlibs files of the
+# packages that own them, so the names and minimum versions follow the distribution the
+# package is built on (trixie's 64-bit time_t renames, e.g. libssl3t64), never a stale
+# hand-written list. Cross-building, run cpack with DEB_HOST_ARCH set (scripts/package.sh).
+# Not linked, so listed here: adduser for the postinst; procps for the unit's
+# ExecReload=/bin/kill (a minimal Debian has no /bin/kill: `systemctl reload` failed with
+# 203/EXEC, found by tests/ops/test_package_install.py).
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, procps")
+find_program(ACMEDNSD_DPKG_SHLIBDEPS dpkg-shlibdeps)
+find_program(ACMEDNSD_FILE file)
+if(NOT ACMEDNSD_DPKG_SHLIBDEPS OR NOT ACMEDNSD_FILE)
+  message(WARNING "dpkg-shlibdeps or file missing (packages dpkg-dev, file): a .deb built "
+    "by cpack here would lack its library Depends")
+endif()
+# Cross builds name the target architecture (cmake/toolchain-aarch64-linux-gnu.cmake);
+# native builds let CPack ask dpkg.
+if(ACMEDNSD_DEB_ARCH)
+  set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE ${ACMEDNSD_DEB_ARCH})
+endif()
+# One package per distribution: scripts/package.sh sets e.g. 1+deb12 / 1+deb13, so the
+# four .debs have distinct names and a trixie build sorts after the bookworm one.
+set(ACMEDNSD_DEB_RELEASE "" CACHE STRING "Debian revision of the .deb (empty: none)")
+if(ACMEDNSD_DEB_RELEASE)
+  set(CPACK_DEBIAN_PACKAGE_RELEASE ${ACMEDNSD_DEB_RELEASE})
+endif()
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${ACMEDNSD_DEPLOY_DIR}/debian/conffiles
   ${ACMEDNSD_DEPLOY_DIR}/debian/postinst

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Builds deploy/container/Dockerfile and runs the image's entrypoint as its USER, on a
-# machine without a Docker engine and without registry access (only Debian's archive):
-#   - the base image debian:bookworm-slim is stood in for by a debootstrap minbase root
+# Builds deploy/container/Dockerfile for a Debian suite (bookworm, the default, or trixie:
+# --build-arg DEBIAN_SUITE) and runs the image's entrypoint as its USER, on a machine
+# without a Docker engine and without registry access (only Debian's archive):
+#   - the base image debian:SUITE-slim is stood in for by a debootstrap minbase root
 #     imported under that name (same suite, same package archive);
 #   - podman builds with --isolation chroot (no OCI runtime, no daemon);
 #   - the runtime stage's filesystem is mounted and its entrypoint started in a chroot
 #     as uid/gid 10053 with a test config and a volume folder, then /register, /update
-#     and a DNS query are checked from the host.
+#     and a DNS query are checked from the host;
+#   - the image's size is printed.
 # Not part of .ci/run (the image compiles the project again: ~8 min on 2 cores).
-#   scripts/check-container.sh
+#   scripts/check-container.sh [bookworm|trixie]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+suite="${1:-bookworm}"
+case "$suite" in bookworm | trixie) ;; *) echo "usage: scripts/check-container.sh [bookworm|trixie]" >&2; exit 2 ;; esac
+image="localhost/acme-dnsd:check-$suite"
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo -n "$@"; fi; }
 command -v podman >/dev/null && command -v debootstrap >/dev/null ||
   as_root apt-get install -y -q podman debootstrap >/dev/null
@@ -27,25 +32,28 @@ cleanup() {
     as_root kill "$server_pid" 2>/dev/null || true
     for _ in $(seq 1 50); do as_root kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
   fi
-  pm image unmount localhost/acme-dnsd:check >/dev/null 2>&1 || true
+  pm image unmount "$image" >/dev/null 2>&1 || true
   as_root rm -rf "$work"
 }
 trap cleanup EXIT
 
-if ! pm image exists docker.io/library/debian:bookworm-slim; then
-  echo "== base image: debootstrap minbase bookworm from $mirror"
-  as_root debootstrap --variant=minbase bookworm "$work/base" "$mirror" >"$work/debootstrap.log"
-  as_root tar -C "$work/base" -c . | pm import - docker.io/library/debian:bookworm-slim >/dev/null
+if ! pm image exists "docker.io/library/debian:$suite-slim"; then
+  echo "== base image: debootstrap minbase $suite from $mirror"
+  as_root debootstrap --variant=minbase "$suite" "$work/base" "$mirror" >"$work/debootstrap.log"
+  as_root tar -C "$work/base" -c . | pm import - "docker.io/library/debian:$suite-slim" >/dev/null
 fi
-echo "== podman build (isolation chroot)"
+echo "== podman build (isolation chroot), DEBIAN_SUITE=$suite"
+start=$SECONDS
 pm build --isolation chroot --network host --pull=never -f deploy/container/Dockerfile \
-  -t localhost/acme-dnsd:check . >"$work/build.log" 2>&1 || { tail -40 "$work/build.log"; exit 1; }
-user="$(pm image inspect --format '{{.Config.User}}' localhost/acme-dnsd:check)"
-entry="$(pm image inspect --format '{{join .Config.Entrypoint " "}}' localhost/acme-dnsd:check)"
+  --build-arg DEBIAN_SUITE="$suite" -t "$image" . >"$work/build.log" 2>&1 ||
+  { tail -40 "$work/build.log"; exit 1; }
+echo "image built in $((SECONDS - start))s; runtime libraries: $(grep -xE 'lib[a-z0-9.+-]+' "$work/build.log" | sort -u | tr '\n' ' ')"
+user="$(pm image inspect --format '{{.Config.User}}' "$image")"
+entry="$(pm image inspect --format '{{join .Config.Entrypoint " "}}' "$image")"
 echo "image user $user, entrypoint $entry"
 [[ "$user" == "10053:10053" ]] || { echo "image does not run as 10053:10053" >&2; exit 1; }
 
-root="$(pm image mount localhost/acme-dnsd:check)"
+root="$(pm image mount "$image")"
 dns_port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
 api_port="$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')"
 mkdir -p "$work/volume"
@@ -87,4 +95,7 @@ answer="$(dig @127.0.0.1 -p "$dns_port" "$(field fulldomain)" TXT +short +tcp)"
 [[ "$answer" == "\"$value\"" ]] || { echo "DNS answered '$answer'" >&2; cat "$work/server.log"; exit 1; }
 owner="$(stat -c %u:%g "$work/volume/acme-dnsd.db")"
 [[ "$owner" == "10053:10053" ]] || { echo "database owned by $owner" >&2; exit 1; }
-echo "container image OK: built, runs as $user, state in the volume ($owner), API and DNS answer"
+size="$(pm image inspect --format '{{.Size}}' "$image")"
+base_size="$(pm image inspect --format '{{.Size}}' "docker.io/library/debian:$suite-slim")"
+echo "container image OK ($suite): built, runs as $user, state in the volume ($owner), API and DNS answer"
+echo "image size: $size bytes ($((size / 1048576)) MiB; its base stand-in, a debootstrap minbase $suite: $((base_size / 1048576)) MiB)"

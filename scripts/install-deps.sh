@@ -1,12 +1,38 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency from Debian's archive (bookworm).
+# Installs build and test dependencies from Debian's archive, by the package names of
+# this machine's distribution (/etc/os-release: bookworm or trixie).
+#   scripts/install-deps.sh                  build + test packages
+#   scripts/install-deps.sh --build-only     what building the project (and its tests) needs
+#   scripts/install-deps.sh --package ARCH   what scripts/package.sh needs to build the .deb
+#                                            for ARCH (amd64, or arm64 cross-built with
+#                                            Debian's cross toolchain and multiarch -dev
+#                                            libraries; ARCH's unit tests included)
+#   scripts/install-deps.sh --platforms      host tools of `scripts/test.sh --platforms`
+#   scripts/install-deps.sh --smoke          tests/ops/test_binary_smoke.py's tools
 # Idempotent: when every package is already present it returns in well under a second.
 set -euo pipefail
 
+# shellcheck disable=SC1091
+. /etc/os-release
+case "${VERSION_CODENAME:-}" in
+  # bookworm's libboost-dev is 1.74; 1.81 is the versioned package. Catch2 2.
+  bookworm) BOOST_DEV=libboost1.81-dev CATCH2_DEV=catch2 ;;
+  # trixie's default Boost is 1.83; Catch2 3 is libcatch2-dev (catch2 is a transitional
+  # package), a compiled library: for arm64 tests its arm64 build, which replaces the
+  # amd64 one (not Multi-Arch: same).
+  trixie) BOOST_DEV=libboost-dev CATCH2_DEV=libcatch2-dev ;;
+  *)
+    echo "install-deps: Debian bookworm or trixie expected, /etc/os-release says '${VERSION_CODENAME:-?}'" >&2
+    exit 2
+    ;;
+esac
+
+# Libraries the binary links or compiles against: per architecture when cross-building.
+LIB_DEV=(libldns-dev "$BOOST_DEV" libsqlite3-dev libtomlplusplus-dev libssl-dev libcrypt-dev)
+# dpkg-dev (dpkg-shlibdeps) and file: CPack computes the .deb's Depends with them.
 BUILD_PKGS=(
-  cmake ninja-build g++ pkg-config
-  libldns-dev libboost1.81-dev libsqlite3-dev nlohmann-json3-dev
-  libtomlplusplus-dev libssl-dev libcrypt-dev catch2 clang-format clang-tidy
+  cmake ninja-build g++ pkg-config dpkg-dev file
+  "${LIB_DEV[@]}" nlohmann-json3-dev "$CATCH2_DEV" clang-format clang-tidy
 )
 TEST_PKGS=(
   sqlite3 curl openssl python3 procps iproute2
@@ -16,10 +42,40 @@ TEST_PKGS=(
   debootstrap systemd-container
 )
 
-want=("${BUILD_PKGS[@]}")
-if [[ "${1:-}" != "--build-only" ]]; then
-  want+=("${TEST_PKGS[@]}")
-fi
+SUDO=""
+if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
+mode="${1:-}"
+case "$mode" in
+  "") want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}") ;;
+  --build-only) want=("${BUILD_PKGS[@]}") ;;
+  --package)
+    arch="${2:?--package needs an architecture: amd64 or arm64}"
+    want=(cmake ninja-build pkg-config dpkg-dev file nlohmann-json3-dev python3)
+    if [[ "$arch" == "$(dpkg --print-architecture)" ]]; then
+      want+=(g++ "${LIB_DEV[@]}" "$CATCH2_DEV")
+    elif [[ "$arch" == arm64 ]]; then
+      if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        $SUDO dpkg --add-architecture arm64
+        $SUDO apt-get update -qq
+      fi
+      want+=(crossbuild-essential-arm64 "${LIB_DEV[@]/%/:arm64}")
+      # bookworm's catch2 (v2, headers only) is Multi-Arch: foreign.
+      if [[ "$CATCH2_DEV" == catch2 ]]; then want+=(catch2); else want+=("$CATCH2_DEV:arm64"); fi
+    else
+      echo "install-deps: --package $arch: only amd64 and arm64 are built" >&2
+      exit 2
+    fi
+    ;;
+  # qemu-user-static registers aarch64 with binfmt_misc (scripts/qemu-binfmt.sh when no
+  # systemd-binfmt runs), so arm64 test binaries run on an amd64 host.
+  --platforms) want=(debootstrap systemd-container qemu-user-static dpkg-dev python3) ;;
+  # tests/ops/test_binary_smoke.py in a build root (scripts/test-platforms.sh).
+  --smoke) want=(python3 bind9-dnsutils dnsperf) ;;
+  *)
+    echo "install-deps: unknown option $mode" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do
@@ -39,8 +95,6 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
 
-SUDO=""
-if [[ "$(id -u)" != 0 ]]; then SUDO="sudo"; fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq

@@ -5,8 +5,13 @@
 #   scripts/test.sh            everything above
 #   scripts/test.sh --tsan     additionally a ThreadSanitizer build (unit + integration)
 #   scripts/test.sh --quick    release build only, unit + integration
+#   scripts/test.sh --platforms  not CI: Debian trixie and arm64 (scripts/test-platforms.sh:
+#                              four .debs, trixie's suite, arm64 under qemu, trixie install)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ "${1:-}" == "--platforms" ]]; then
+  exec bash scripts/test-platforms.sh
+fi
 bash scripts/install-deps.sh
 
 mode="${1:-}"

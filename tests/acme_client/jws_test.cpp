@@ -3,7 +3,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/x509v3.h>
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include "acme_client/acme_problem.hpp"
 #include "acme_client/acme_resources.hpp"

@@ -2,7 +2,7 @@
 // backoff after failures (no crash loop) and state that survives a restart.
 #include <sys/stat.h>
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 #include <filesystem>
 
 #include "acme_client/acme_state.hpp"

@@ -1,6 +1,6 @@
 // Malformed and unusual messages: dropped, FORMERR or NOTIMP as DNS.md says, and
 // never a crash or a response larger than the client can take.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <random>
 

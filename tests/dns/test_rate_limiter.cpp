@@ -2,7 +2,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 #include <cstring>
 
 #include "dns/rate_limiter.hpp"

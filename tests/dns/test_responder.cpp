@@ -1,7 +1,7 @@
 // Golden cases for every row of DNS.md, run against the pure responder (no sockets)
 // with a real AnswerIndex; responses are decoded with ldns, independently of our
 // hand-written renderer.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <set>
 

@@ -1,6 +1,6 @@
 // Static zone data from [general]: what check_zone_config accepts and how it words
 // what it rejects.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include "dns/dns_server.hpp"
 #include "dns_test_support.hpp"
@@ -37,16 +37,16 @@ TEST_CASE("bad static records are rejected with a message naming them", "[dns][z
     config.general.records = {c.record};
     const Status status = check_zone_config(config);
     REQUIRE_FALSE(status.ok());
-    CHECK_THAT(status.error().message, Catch::Contains(c.expected));
-    CHECK_THAT(status.error().message, Catch::Contains(c.record));
+    CHECK_THAT(status.error().message, Catch::Matchers::ContainsSubstring(c.expected));
+    CHECK_THAT(status.error().message, Catch::Matchers::ContainsSubstring(c.record));
   }
   Config config;
   config.general = fixture_config();
   config.general.records = {"x.auth.example.test. CNAME a.test.", "x.auth.example.test. A 192.0.2.1"};
   const Status mixed = check_zone_config(config);
   REQUIRE_FALSE(mixed.ok());
-  CHECK_THAT(mixed.error().message, Catch::Contains("CNAME"));
-  CHECK_THAT(mixed.error().message, Catch::Contains("records[1]"));
+  CHECK_THAT(mixed.error().message, Catch::Matchers::ContainsSubstring("CNAME"));
+  CHECK_THAT(mixed.error().message, Catch::Matchers::ContainsSubstring("records[1]"));
 }
 
 TEST_CASE("empty domain or nsname is rejected", "[dns][zone]") {
@@ -54,5 +54,5 @@ TEST_CASE("empty domain or nsname is rejected", "[dns][zone]") {
   config.general = fixture_config();
   config.general.nsname.clear();
   REQUIRE_FALSE(check_zone_config(config).ok());
-  CHECK_THAT(check_zone_config(config).error().message, Catch::Contains("nsname"));
+  CHECK_THAT(check_zone_config(config).error().message, Catch::Matchers::ContainsSubstring("nsname"));
 }

@@ -1,6 +1,6 @@
 // The route handlers as pure functions over a real store on a temporary SQLite file:
 // exact status, headers and body bytes for every rule of API.md, no sockets.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
 // Table-driven tests of the small pure parts: body parsing with Go encoding/json
 // semantics, the client-address rules, allowfrom, and the rate limiter.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include "http_api/client_address.hpp"
 #include "http_api/rate_limiter.hpp"

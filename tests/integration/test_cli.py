@@ -1,6 +1,7 @@
 """The command line: --version, --help, --check-config exit codes and messages, the
 accounts commands, import-acme-dns, and a running server picking up CLI changes."""
-import crypt  # noqa: deprecated in 3.11, still the stdlib's door to libcrypt's bcrypt
+import ctypes
+import ctypes.util
 import json
 import os
 import re
@@ -113,6 +114,21 @@ def test_accounts_add_list_show_remove():
         assert r.returncode == 2
 
 
+def bcrypt_hash(key):
+    """A bcrypt hash ($2b$, cost 10, as acme-dns stores them) from libcrypt (libxcrypt).
+    Through ctypes: Python's crypt module is deprecated and gone in 3.13 (trixie)."""
+    lib = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
+    lib.crypt_gensalt.restype = ctypes.c_char_p
+    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    salt = lib.crypt_gensalt(b"$2b$", 10, None, 0)
+    assert salt, "crypt_gensalt failed"
+    hashed = lib.crypt(key.encode(), salt)
+    assert hashed and hashed.startswith(b"$2b$10$"), hashed
+    return hashed.decode()
+
+
 def make_acme_dns_db(path, accounts):
     """An acme-dns database exactly as acme-dns creates it (BLOB bcrypt passwords)."""
     db = sqlite3.connect(path)
@@ -124,7 +140,7 @@ def make_acme_dns_db(path, accounts):
         CREATE TABLE IF NOT EXISTS txt(Subdomain TEXT NOT NULL, Value TEXT NOT NULL DEFAULT '', LastUpdate INT);
     """)
     for user, key, sub, allow, value in accounts:
-        hashed = crypt.crypt(key, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 10))
+        hashed = bcrypt_hash(key)
         db.execute("INSERT INTO records VALUES(?, ?, ?, ?)", (user, hashed.encode(), sub, allow))
         db.execute("INSERT INTO txt VALUES(?, ?, ?)", (sub, value, int(time.time())))
         db.execute("INSERT INTO txt VALUES(?, '', 0)", (sub,))

@@ -2,9 +2,10 @@
 
 test_package.py reads the .deb back; this test does what an operator does with it:
   1. builds the .deb with cpack (the build folder's CPackConfig.cmake);
-  2. makes a clean Debian bookworm root (debootstrap minbase + systemd), cached pristine
-     under <build>/ops-rootfs-pristine and copied fresh for every run (the package is
-     always installed into the fresh copy, so the cache hides nothing);
+  2. makes a clean Debian root (debootstrap minbase + systemd) of the distribution the
+     package is for (bookworm; ACMEDNSD_PACKAGE_SUITE=trixie for a trixie .deb), cached
+     pristine under <build>/ops-rootfs-pristine[-SUITE] and copied fresh for every run (the
+     package is always installed into the fresh copy, so the cache hides nothing);
   3. `apt-get install -y ./acme-dnsd_*.deb` inside that root, apt resolving the runtime
      dependencies from the Debian archive: the postinst's system user, the config's
      owner and mode, the unit's place;
@@ -20,6 +21,9 @@ test_package.py reads the .deb back; this test does what an operator does with i
 Needs root (debootstrap, systemd-nspawn, nsenter): runs them through `sudo -n` when not
 root. The Debian mirror comes from the host's apt configuration (nothing here names a
 host). Every wait is bounded; the container is stopped by PID and its copy removed.
+
+ACMEDNSD_DEB=FILE installs that .deb instead of building one (scripts/test-platforms.sh:
+the trixie .deb of scripts/package.sh, ACMEDNSD_BUILD_DIR=build-platforms).
 """
 import glob
 import http.client
@@ -37,8 +41,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import harness  # noqa: E402
 from test_package import BUILD, build_deb  # noqa: E402  (same folder)
 
-SUITE = "bookworm"  # the Depends of cmake/packaging.cmake name bookworm's packages
-PRISTINE = os.path.join(BUILD, "ops-rootfs-pristine")
+# The distribution the .deb was built for: its Depends name that distribution's packages.
+SUITE = os.environ.get("ACMEDNSD_PACKAGE_SUITE", "bookworm")
+PRISTINE = os.path.join(BUILD, "ops-rootfs-pristine" + ("" if SUITE == "bookworm" else "-" + SUITE))
 RUN_PREFIX = "ops-rootfs-run-"
 SUDO = [] if os.geteuid() == 0 else ["sudo", "-n"]
 DOMAIN = "auth.example.test"
@@ -99,8 +104,15 @@ def need(*keys):
 
 # ---- the Debian mirror, from the host's apt configuration ----
 
+def host_suite():
+    with open("/etc/os-release") as f:
+        return re.search(r"^VERSION_CODENAME=(\S+)$", f.read(), re.M).group(1)
+
+
 def apt_mirror():
-    """The first `deb` URI of suite bookworm in the host's apt sources."""
+    """The first `deb` URI of the host's own suite in its apt sources: the Debian archive,
+    which serves SUITE too."""
+    host = host_suite()
     found = []
     for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
         with open(path) as f:
@@ -118,7 +130,7 @@ def apt_mirror():
                 fields[key] = value.strip()
             if fields.get("enabled", "yes").lower() == "no":
                 continue
-            if "deb" in fields.get("types", "").split() and SUITE in fields.get("suites", "").split():
+            if "deb" in fields.get("types", "").split() and host in fields.get("suites", "").split():
                 found += fields.get("uris", "").split()
     for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
         if not os.path.exists(path):
@@ -133,12 +145,12 @@ def apt_mirror():
                     while words and not words[0].endswith("]"):
                         words = words[1:]
                     words = words[1:]
-                if len(words) >= 2 and words[1] == SUITE:
+                if len(words) >= 2 and words[1] == host:
                     found.append(words[0])
     found = [u.rstrip("/") for u in found if u.startswith(("http://", "https://", "file:"))]
-    assert found, (f"no Debian mirror for suite {SUITE}: the host's apt configuration "
-                   "(/etc/apt/sources.list.d/*.sources 'URIs:' of 'Suites: bookworm', or "
-                   "'deb URI bookworm ...' in /etc/apt/sources.list) names none")
+    assert found, (f"no Debian mirror for suite {host}: the host's apt configuration "
+                   f"(/etc/apt/sources.list.d/*.sources 'URIs:' of 'Suites: {host}', or "
+                   f"'deb URI {host} ...' in /etc/apt/sources.list) names none")
     return found[0]
 
 
@@ -200,6 +212,11 @@ def remove_stale_runs():
 # ---- steps ----
 
 def test_build_package():
+    if os.environ.get("ACMEDNSD_DEB"):
+        S["deb"] = os.path.abspath(os.environ["ACMEDNSD_DEB"])
+        assert os.path.isfile(S["deb"]), S["deb"]
+        log(f"{os.path.basename(S['deb'])}: {os.path.getsize(S['deb'])} bytes (given), for {SUITE}")
+        return
     out = os.path.join(S["run_dir"], "deb")
     os.makedirs(out)
     S["deb"] = build_deb(out)

@@ -1,6 +1,6 @@
 // What a SIGHUP applies and what it says needs a restart (config_reload.hpp).
 #include <algorithm>
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 #include <fstream>
 #include <regex>
 

@@ -3,7 +3,7 @@
 #include <crypt.h>
 #include <sqlite3.h>
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include "store/store.hpp"
 #include "store_test_util.hpp"

@@ -1,7 +1,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 #include <chrono>
 #include <future>
 #include <set>
