@@ -37,7 +37,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   sqlite3 curl openssl python3 procps iproute2
   bind9-dnsutils knot-dnsutils dnsperf
-  unbound nsd knot pebble lego certbot
+  unbound nsd knot bind9 pebble lego certbot
   systemd python3-yaml
   debootstrap systemd-container
 )
@@ -85,8 +85,10 @@ for p in "${want[@]}"; do
 done
 # Pebble 2.10 (ARI, profiles, dns-account-01, dns-persist-01) from Debian unstable into
 # tools/pebble/, beside bookworm's 2.4; see that script. Only for the tests.
+# Only in the default (full test) mode: the other modes run where the script is alone
+# (the container build copies just this file) and need no test CA.
 install_pebble_unstable() {
-  if [[ "${1:-}" != "--build-only" ]]; then
+  if [[ -z "${1:-}" ]]; then
     bash "$(dirname "$0")/install-pebble-unstable.sh"
   fi
 }
@@ -98,7 +100,7 @@ fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-# Daemons from the test peers (unbound, nsd, knot) must not start system-wide
+# Daemons from the test peers (unbound, nsd, knot, bind9) must not start system-wide
 # instances on port 53: tests start their own on free loopback ports.
 if [[ ! -e /usr/sbin/policy-rc.d ]]; then
   printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null

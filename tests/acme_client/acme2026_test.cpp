@@ -1,7 +1,7 @@
 // Issue 18, the pure parts: the dns-account-01 label against the draft's example, the
 // renewalInfo document (RFC 9773) and its Retry-After, the ARI window arithmetic, and
 // profiles (draft-ietf-acme-profiles) checked against the directory.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 #include <set>
 
 #include "acme_client/acme_resources.hpp"

@@ -1,6 +1,6 @@
 // dns-persist-01 record values (draft-ietf-acme-dns-persist over the RFC 8659
 // issue-value grammar): what is accepted, what is refused and why, persistUntil.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 #include <string>
 
 #include "common/persist_value.hpp"

@@ -52,14 +52,16 @@ def test_control_plane_runs_sched_idle_when_asked():
     # "auto" (the default) is tested in tests/integration/test_safe_defaults.py.
     base = os.nice(0)
     with Server(sections={"general": {"threads": 2, "control_plane_scheduling": "idle"}}) as s:
-        policies = by_name(s.process.pid, "policy")
-        assert DNS_PRIORITY | CONTROL_THREADS <= set(policies), policies
-        for name in DNS_PRIORITY:
-            assert policies[name] == {harness.SCHED_OTHER}, (name, policies)
-        for name in CONTROL_THREADS:
-            assert policies[name] == {harness.SCHED_IDLE}, (name, policies)
-        # SCHED_IDLE, not a nice value: every thread keeps the process's nice value.
-        assert {n for v in by_name(s.process.pid, "nice").values() for n in v} == {base}
+        def check():
+            policies = by_name(s.process.pid, "policy")
+            assert DNS_PRIORITY | CONTROL_THREADS <= set(policies), policies
+            for name in DNS_PRIORITY:
+                assert policies[name] == {harness.SCHED_OTHER}, (name, policies)
+            for name in CONTROL_THREADS:
+                assert policies[name] == {harness.SCHED_IDLE}, (name, policies)
+            # SCHED_IDLE, not a nice value: every thread keeps the process's nice value.
+            assert {n for v in by_name(s.process.pid, "nice").values() for n in v} == {base}
+        harness.eventually(check)  # each thread names itself, then sets its policy
         both_planes_answer(s)
         assert "cannot lower the control plane" not in s.process.output()
 
@@ -67,22 +69,27 @@ def test_control_plane_runs_sched_idle_when_asked():
 def test_nice_policy_runs_control_plane_lower():
     base = os.nice(0)
     with Server(sections={"general": {"threads": 2, "control_plane_scheduling": "nice"}}) as s:
-        names = by_name(s.process.pid, "nice")
-        assert DNS_PRIORITY | CONTROL_THREADS <= set(names), names
-        for name in DNS_PRIORITY:
-            assert names[name] == {base}, (name, names)
-        for name in CONTROL_THREADS:
-            assert names[name] == {min(19, base + 5)}, (name, names)
-        assert {p for v in by_name(s.process.pid, "policy").values() for p in v} == {harness.SCHED_OTHER}
+        def check():
+            names = by_name(s.process.pid, "nice")
+            assert DNS_PRIORITY | CONTROL_THREADS <= set(names), names
+            for name in DNS_PRIORITY:
+                assert names[name] == {base}, (name, names)
+            for name in CONTROL_THREADS:
+                assert names[name] == {min(19, base + 5)}, (name, names)
+            assert {p for v in by_name(s.process.pid, "policy").values() for p in v} == {harness.SCHED_OTHER}
+        harness.eventually(check)
         both_planes_answer(s)
 
 
 def test_control_plane_nice_zero_keeps_one_priority():
     base = os.nice(0)
     with Server(sections={"general": {"control_plane_scheduling": "nice", "control_plane_nice": 0}}) as s:
-        names = by_name(s.process.pid, "nice")
-        assert {n for nices in names.values() for n in nices} == {base}, names
-        assert {p for v in by_name(s.process.pid, "policy").values() for p in v} == {harness.SCHED_OTHER}
+        def check():
+            names = by_name(s.process.pid, "nice")
+            assert CONTROL_THREADS <= set(names), names  # all started, so none is still to come
+            assert {n for nices in names.values() for n in nices} == {base}, names
+            assert {p for v in by_name(s.process.pid, "policy").values() for p in v} == {harness.SCHED_OTHER}
+        harness.eventually(check)
 
 
 def test_stop_with_an_idle_tcp_connection_is_prompt():

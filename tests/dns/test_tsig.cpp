@@ -1,6 +1,6 @@
 // TSIG (RFC 8945): known-answer vectors captured from kdig (Knot's dig), and
 // signatures checked both ways against ldns's independent implementation.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <ctime>
 #include <string>

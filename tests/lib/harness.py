@@ -257,6 +257,19 @@ def thread_scheduling(stat):
     return int(fields[16]), int(fields[38])
 
 
+def eventually(check, timeout=5.0):
+    """Runs `check` (which asserts) until it passes, at most `timeout` seconds, then once
+    more so that a failure reports what it found. For state a server reaches shortly after
+    it answers: e.g. a thread names itself, then lowers its priority."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return check()
+        except AssertionError:
+            time.sleep(0.05)
+    return check()
+
+
 @contextlib.contextmanager
 def cpu_hogs(n=3, seconds=180):
     """n busy loops at nice 0 beside the server (unrelated work on a shared host); `timeout`

@@ -1,6 +1,6 @@
 // The "auto" scheduling decision on recorded /proc and cgroup contents of the places
 // acme-dnsd runs: a systemd unit, a container, a shell on a busy host.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <map>
 

@@ -1,6 +1,6 @@
 // [transfer] and [[tsig_key]] (issue 13): what loads, what is refused, and that a secret
 // never appears in an error message.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 // The IXFR journal (issue 13): one diff per serial, netted within a batch, written with
 // the change, and still a chain after a restart.
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include <ctime>
 #include <future>
