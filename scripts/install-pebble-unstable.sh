@@ -56,6 +56,10 @@ APT_OPTS=(
   -o "APT::Architectures::=$(dpkg --print-architecture)"
   -o "APT::Sandbox::User=root"
   -o "Acquire::Languages=none"
+  # One exact version is pinned and its hash comes from the signed Release, so the
+  # Release's freshness adds nothing here; archive snapshots (this workplace's, a
+  # mirror that lags) serve Release files past their Valid-Until, which apt refuses.
+  -o "Acquire::Check-Valid-Until=false"
   -o "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"
   -o "Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled=false"
 )
