@@ -65,7 +65,9 @@ note "trixie amd64: whole build with tests (-Werror) in $((SECONDS - start))s"
 for labels in unit integration e2e; do
   start=$SECONDS
   # The install test boots a root with systemd-nspawn: from the host (step 6), not nested.
-  if in_root trixie-amd64 ctest --test-dir "$dir" --output-on-failure -L "^$labels\$" \
+  # The root's cgroup file system is read-only: the tests that make a CPU cgroup of
+  # their own run on the host (scripts/test.sh), not here.
+  if in_root trixie-amd64 env ACMEDNSD_CGROUPS_READ_ONLY=1 ctest --test-dir "$dir" --output-on-failure -L "^$labels\$" \
       -E 'ops_package_install' -j 1 --timeout 900 >"$logs/ctest-trixie-amd64-$labels.log" 2>&1; then
     result=passed
   else

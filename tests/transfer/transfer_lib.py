@@ -266,7 +266,8 @@ class KnotSecondary(NsdSecondary):
 
     def transfers(self, kind):
         """Finished incoming transfers of `kind` ("AXFR" or "IXFR") in Knot's log."""
-        return len(re.findall(rf"{kind}, incoming, remote [^,]+, finished", self.output()))
+        # Knot 3.2: "IXFR, incoming, remote A@P TCP, finished"; 3.4 adds ", key NAME." before it.
+        return len(re.findall(rf"{kind}, incoming, remote [^\n]*?, finished", self.output()))
 
 
 class BindSecondary(NsdSecondary):
