@@ -531,6 +531,15 @@ class _Authoritative(_Peer):
         return subprocess.run(argv, capture_output=True, text=True, timeout=20)
 
 
+def nsd_output(stdout_text, dir):
+    """NSD's stdout followed by its internal log (the "logfile" our configs put in `dir`)."""
+    internal = os.path.join(dir, "nsd-internal.log")
+    if os.path.exists(internal):
+        with open(internal, errors="replace") as f:
+            stdout_text += f.read()
+    return stdout_text
+
+
 class Nsd(_Authoritative):
     """NSD serving `zones` ({name: zone file text}) on a free loopback port, with
     rate limiting off and its pid/db/xfrd/zone-list files inside `dir`."""
@@ -592,12 +601,7 @@ class Nsd(_Authoritative):
         return self
 
     def output(self):
-        text = super().output()
-        internal = os.path.join(self.dir, "nsd-internal.log")
-        if os.path.exists(internal):
-            with open(internal, errors="replace") as f:
-                text += f.read()
-        return text
+        return nsd_output(super().output(), self.dir)
 
 
 class Knot(_Authoritative):

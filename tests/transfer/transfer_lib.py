@@ -115,34 +115,30 @@ def _skip_name(m, pos):
             return pos
 
 
-def records(m):
-    """(owner_end_offset, type, rdata) of each answer record."""
-    qd, an, _, _ = counts(m)
+def _walk(m, sections):
+    """(type, rdata offset, rdata length) of each record in the first `sections` record
+    sections after the question (1: answers; 3: answers, authority, additional)."""
+    qd, *rest = counts(m)
     pos = 12
     for _ in range(qd):
         pos = _skip_name(m, pos) + 4
-    out = []
-    for _ in range(an):
+    for _ in range(sum(rest[:sections])):
         pos = _skip_name(m, pos)
         rtype, _, _, rdlen = struct.unpack("!HHIH", m[pos:pos + 10])
-        pos += 10
-        out.append((rtype, m[pos:pos + rdlen]))
-        pos += rdlen
-    return out
+        yield rtype, pos + 10, rdlen
+        pos += 10 + rdlen
+
+
+def records(m):
+    """(type, rdata) of each answer record."""
+    return [(rtype, m[at:at + rdlen]) for rtype, at, rdlen in _walk(m, 1)]
 
 
 def tsig_record(m):
     """(mac, error, other) of the TSIG record at the end of `m`, or None."""
-    qd, an, ns, ar = counts(m)
-    pos = 12
-    for _ in range(qd):
-        pos = _skip_name(m, pos) + 4
     last = None
-    for _ in range(an + ns + ar):
-        pos = _skip_name(m, pos)
-        rtype, _, _, rdlen = struct.unpack("!HHIH", m[pos:pos + 10])
-        last = (rtype, pos + 10, rdlen)
-        pos += 10 + rdlen
+    for last in _walk(m, 3):
+        pass
     if last is None or last[0] != 250:
         return None
     at = _skip_name(m, last[1]) + 8  # algorithm name, time signed, fudge
@@ -213,12 +209,7 @@ class NsdSecondary(peers._Peer):
         return self
 
     def output(self):
-        text = super().output()
-        internal = os.path.join(self.dir, "nsd-internal.log")
-        if os.path.exists(internal):
-            with open(internal, errors="replace") as f:
-                text += f.read()
-        return text
+        return peers.nsd_output(super().output(), self.dir)
 
     # answers
     def dig(self, name, rtype="TXT", *extra):
