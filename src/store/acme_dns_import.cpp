@@ -9,6 +9,7 @@
 #include <set>
 
 #include "common/cidr.hpp"
+#include "store/sqlite_db.hpp"
 #include "store/store_internal.hpp"
 
 namespace acmednsd::store_detail {
@@ -174,30 +175,22 @@ Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index
     const std::int64_t now = now_ms() / 1000;
     for (const auto& a : *accounts) {
       // Each account in its own savepoint: a clash (already imported) skips only it.
-      if (auto s = c.db.exec("SAVEPOINT account"); !s) return s;
-      auto s = c.insert_account.bind(":username", a.username)
-                   .bind(":key_hash", a.key_hash)
-                   .bind(":subdomain", a.subdomain)
-                   .bind(":allowfrom", a.allowfrom_json)
-                   .bind(":invalid", std::int64_t{a.allowfrom_invalid ? 1 : 0})
-                   .bind(":created", now)
-                   .run();
+      if (auto s = c.db->savepoint(); !s) return s;
+      auto s = c.db->insert_account({a.username, a.key_hash, a.subdomain, a.allowfrom_json, a.allowfrom_invalid, now});
       if (!s) {
-        (void)c.db.exec("ROLLBACK TO account");
+        c.db->rollback_to_savepoint();
         report->problems.push_back(a.username + ": not imported (" + s.error().message + ")");
       } else {
         imported->insert(a.subdomain);
+        c.note(LogEntry::Kind::add_name, a.subdomain);
       }
-      if (auto r = c.db.exec("RELEASE account"); !r) return r;
+      if (auto r = c.db->release_savepoint(); !r) return r;
     }
     report->accounts = imported->size();
     for (const auto& v : *values) {
       if (!imported->contains(v.subdomain)) continue;
-      if (auto s =
-              c.upsert_txt.bind(":name", v.subdomain).bind(":value", v.value).bind(":ms", v.updated_ms).run();
-          !s) {
-        return s;
-      }
+      if (auto s = c.db->upsert_txt(v.subdomain, v.value, v.updated_ms); !s) return s;
+      c.note(LogEntry::Kind::put, v.subdomain, v.value, v.updated_ms);
       ++report->values;
     }
     return ok_status();

@@ -1,11 +1,6 @@
-// Store: opening and migrating the database, loading the answer index, reads through a
-// pool of read connections (WAL lets them run beside the writer), and the write
-// operations, each expressed as a writer Job.
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
+// Store: opening the database through its Backend (SQLite or PostgreSQL), loading the
+// answer index, reads through a pool of connections, and the write operations, each
+// expressed as a writer Job over the dialect-neutral Db operations (store_backend.hpp).
 #include <future>
 #include <nlohmann/json.hpp>
 
@@ -13,44 +8,19 @@
 #include "common/log.hpp"
 #include "common/random.hpp"
 #include "store/key_hash.hpp"
-#include "store/schema_sql.hpp"
 #include "store/store_internal.hpp"
 
 namespace acmednsd {
 namespace {
 
+using store_detail::Db;
 using store_detail::Job;
+using store_detail::LogEntry;
 using store_detail::WriterContext;
-
-// Forward-only migrations: index i brings the schema from version i to i + 1.
-const std::vector<const char*>& migrations() {
-  static const std::vector<const char*> list = {
-      store_schema::kSchemaV1,
-      // 2: the IXFR journal (ZoneJournal): one row per SOA serial change, in order.
-      "CREATE TABLE ixfr_journal ("
-      "  seq         INTEGER PRIMARY KEY AUTOINCREMENT,"
-      "  from_serial INTEGER NOT NULL,"
-      "  to_serial   INTEGER NOT NULL,"
-      "  removed     TEXT NOT NULL,"  // "name value" lines
-      "  added       TEXT NOT NULL"
-      ");",
-  };
-  return list;
-}
-
-constexpr const char* kPragmas =
-    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
 std::string allowfrom_json(const std::vector<std::string>& list) {
   return nlohmann::json(list).dump();
 }
-
-// Read-side connection with its statements, prepared once.
-struct Reader {
-  sqlite::Connection db;
-  sqlite::Statement find_account;
-  sqlite::Statement list_txt;
-};
 
 class StoreImpl final : public Store {
  public:
@@ -59,58 +29,53 @@ class StoreImpl final : public Store {
     if (options_.ixfr_journal > 0) journal_ = std::make_unique<ZoneJournal>(options_.ixfr_journal);
   }
   ~StoreImpl() override {
+    if (backend_) backend_->stop();  // the listener first: it wakes the writer
     if (writer_) writer_->stop();
-    if (checkpointer_) checkpointer_->stop();
   }
 
   Status init() {
-    const std::filesystem::path path(options_.path);
-    if (path.has_parent_path() && !std::filesystem::exists(path.parent_path())) {
-      std::error_code ec;
-      std::filesystem::create_directories(path.parent_path(), ec);
-      if (ec) return make_error("db_error", path.parent_path().string() + ": " + ec.message());
-      ::chmod(path.parent_path().c_str(), 0700);
-    }
-    auto conn = sqlite::Connection::open(options_.path, false);
+    backend_ = options_.engine == "postgres" ? store_detail::make_pg_backend(options_)
+                                             : store_detail::make_sqlite_backend(options_);
+    if (auto s = backend_->prepare_storage(); !s) return s;
+    auto conn = backend_->connect();
     if (!conn) return conn.error();
-    if (auto s = conn->exec(kPragmas); !s) return s;
-    if (auto s = migrate(*conn); !s) return s;
+    if (auto s = backend_->migrate(**conn); !s) return s;
     std::uint32_t loaded_serial = 0;
-    if (auto s = load_index(*conn, *index_, loaded_serial); !s) return s;
-    if (auto s = conn->exec("PRAGMA wal_autocheckpoint = 0"); !s) return s;  // see Checkpointer
-    auto checkpoint_conn = sqlite::Connection::open(options_.path, false);
-    if (!checkpoint_conn) return checkpoint_conn.error();
-    if (auto s = checkpoint_conn->exec("PRAGMA synchronous = FULL"); !s) return s;
-    auto ctx = store_detail::prepare_writer(std::move(conn.value()), options_.retention.limit);
-    if (!ctx) return ctx.error();
-    struct stat opened {};
-    if (::stat(options_.path.c_str(), &opened) != 0) {
-      return make_error("db_error", options_.path + ": " + std::strerror(errno));
-    }
-    file_device_ = opened.st_dev;
-    file_inode_ = opened.st_ino;
-    ctx->before_commit = [this] {
-      auto placed = file_in_place();
-      if (!placed) log::error("refusing to commit", {{"error", placed.error().message}});
-      return placed;
-    };
-    ctx->last_serial = loaded_serial;
+    std::int64_t log_seq = 0;
+    if (auto s = (*conn)->load_index(*index_, loaded_serial, log_seq); !s) return s;
+    index_->set_serial_at_least(AnswerIndex::next_serial(loaded_serial, store_detail::now_ms() / 1000));
+    if (auto s = backend_->started(**conn); !s) return s;
+    WriterContext ctx;
+    ctx.db = std::move(conn.value());
+    ctx.limit = options_.retention.limit;
+    ctx.shared = backend_->shared();
+    ctx.origin = random_uuid_v4();
+    ctx.log_seq = log_seq;
+    ctx.before_commit = [this] { return backend_->before_commit(); };
+    ctx.apply_foreign = [this](const store_detail::LogBatch& batch) { apply_foreign(batch); };
+    ctx.last_serial = loaded_serial;
     if (journal_) {
-      ctx->journal = journal_.get();
-      if (auto s = store_detail::load_journal(*ctx, *journal_, loaded_serial, index_->serial()); !s) return s;
+      ctx.journal = journal_.get();
+      if (auto s = store_detail::load_journal(ctx, *journal_, loaded_serial, index_->serial()); !s) return s;
     }
-    writer_ = std::make_unique<store_detail::Writer>(std::move(ctx.value()), *index_);
-    checkpointer_ = std::make_unique<store_detail::Checkpointer>(std::move(checkpoint_conn.value()),
-                                                                 std::chrono::milliseconds(200));
+    writer_ = std::make_unique<store_detail::Writer>(std::move(ctx), *index_);
     // Pruning is what makes an expired value leave the zone for secondaries too (it
     // raises the serial): run it at least twice per retention period, at most every second.
     const auto prune_every =
         std::chrono::seconds(std::clamp<std::int64_t>(options_.retention.retention_seconds / 2, 1, 60));
     writer_->add_periodic([this](WriterContext&) { prune_now(); }, prune_every);
-    writer_->add_periodic([this](WriterContext& c) { follow_external_commits(c); },
-                          std::chrono::milliseconds(250));
+    if (backend_->shared()) {
+      // LISTEN wakes the catch-up at once; the period is the fallback when a
+      // notification was lost (the listener's connection dropped).
+      writer_->add_periodic([this](WriterContext& c) { follow_change_log(c); }, std::chrono::milliseconds(500));
+      writer_->add_periodic([](WriterContext& c) { (void)c.db->trim_log(3600); }, std::chrono::minutes(5));
+      backend_->listen([this] { writer_->wake_periodic(); });
+    } else {
+      writer_->add_periodic([this](WriterContext& c) { follow_external_commits(c); },
+                            std::chrono::milliseconds(250));
+    }
     for (std::size_t i = 0; i < std::max<std::size_t>(1, options_.read_connections); ++i) {
-      auto r = open_reader();
+      auto r = backend_->connect();
       if (!r) return r.error();
       readers_.push_back(std::move(r.value()));
     }
@@ -122,107 +87,61 @@ class StoreImpl final : public Store {
 
   Result<std::optional<AccountRecord>> find_account(std::string_view username) override {
     auto r = lease();
-    std::optional<AccountRecord> out;
-    std::string ignored_hash;
-    auto s = read_account(*r, username, out, ignored_hash);
+    auto found = r->find_account(username);
     release(std::move(r));
-    if (!s) return s.error();
-    return out;
+    if (!found) return found.error();
+    if (!*found) return std::optional<AccountRecord>();
+    return std::optional<AccountRecord>(std::move((*found)->record));
   }
 
   Result<AuthResult> authenticate(std::string_view username, std::string_view key) override {
     auto r = lease();
-    std::optional<AccountRecord> account;
-    std::string stored_hash;
-    auto s = read_account(*r, username, account, stored_hash);
+    auto found = r->find_account(username);
     release(std::move(r));
-    if (!s) return s.error();
+    if (!found) return found.error();
     AuthResult result;
-    if (!account) {
+    if (!*found) {
       key_hash::verify_dummy(key);
       result.outcome = AuthOutcome::unknown_user;
       return result;
     }
-    const auto v = key_hash::verify(key, stored_hash);
+    const auto v = key_hash::verify(key, (*found)->key_hash);
     if (!v.match) {
       result.outcome = AuthOutcome::bad_key;
       return result;
     }
-    if (v.needs_upgrade) upgrade_hash(account->username, std::string(key));
+    if (v.needs_upgrade) upgrade_hash((*found)->record.username, std::string(key));
     result.outcome = AuthOutcome::ok;
-    result.account = std::move(*account);
+    result.account = std::move((*found)->record);
     return result;
   }
 
   Result<std::vector<TxtRecord>> list_txt(std::string_view name) override {
     auto r = lease();
-    std::vector<TxtRecord> out;
-    r->list_txt.bind(":name", name);
-    int rc = 0;
-    while ((rc = r->list_txt.step()) == SQLITE_ROW) {
-      out.push_back({r->list_txt.text(0), r->list_txt.integer(1) / 1000});
-    }
-    const std::string err = r->list_txt.error();
-    r->list_txt.reset();
+    auto out = r->list_txt(name);
     release(std::move(r));
-    if (rc != SQLITE_DONE) return make_error("db_error", err);
     return out;
   }
 
   Result<std::vector<AccountRecord>> list_accounts() override {
     auto r = lease();
-    auto st = r->db.prepare(
-        "SELECT username, subdomain, allowfrom, allowfrom_invalid, created_at FROM accounts ORDER BY "
-        "created_at, username");
-    std::vector<AccountRecord> out;
-    if (!st) {
-      release(std::move(r));
-      return st.error();
-    }
-    int rc = 0;
-    while ((rc = st->step()) == SQLITE_ROW) {
-      AccountRecord a;
-      a.username = st->text(0);
-      a.subdomain = st->text(1);
-      a.allowfrom = parse_allowfrom(st->text(2), a.allowfrom_invalid);
-      a.allowfrom_invalid = a.allowfrom_invalid || st->integer(3) != 0;
-      a.created_at = st->integer(4);
-      out.push_back(std::move(a));
-    }
-    const std::string err = st->error();
+    auto out = r->list_accounts();
     release(std::move(r));
-    if (rc != SQLITE_DONE) return make_error("db_error", err);
     return out;
   }
 
   Result<std::size_t> account_count() override {
     auto r = lease();
-    auto n = r->db.query_int("SELECT count(*) FROM accounts");
+    auto out = r->account_count();
     release(std::move(r));
-    if (!n) return n.error();
-    return static_cast<std::size_t>(*n);
+    return out;
   }
 
   std::string unavailable_reason() override {
-    if (auto placed = file_in_place(); !placed) return placed.error().message;
     auto r = lease();
-    auto n = r->db.query_int("SELECT count(*) FROM meta");
+    auto reason = backend_->unavailable_reason(*r);
     release(std::move(r));
-    return n.ok() ? std::string() : "the database does not answer: " + n.error().message;
-  }
-
-  // An operator who deletes or moves the database file under a running server would
-  // otherwise see every later update acknowledged into an unlinked file and lost at
-  // the next start.
-  Status file_in_place() const {
-    struct stat now {};
-    if (::stat(options_.path.c_str(), &now) != 0) {
-      return make_error("db_error", "the database file " + options_.path + " was removed");
-    }
-    if (now.st_dev != file_device_ || now.st_ino != file_inode_) {
-      return make_error("db_error", "the database file " + options_.path + " was replaced");
-    }
-    return ok_status();
+    return reason;
   }
 
   void add_txt(std::string name, std::string value, Completion<Done> done) override {
@@ -232,26 +151,26 @@ class StoreImpl final : public Store {
     Job job;
     job.apply = [name, value, ms](WriterContext& c) -> Status {
       if (c.changes) {
-        c.value_exists.bind(":name", name).bind(":value", value);
-        const int found = c.value_exists.step();
-        c.value_exists.reset();
-        if (found == SQLITE_DONE) c.changes->added(name, value);
+        auto found = c.db->value_exists(name, value);
+        if (!found) return found.error();
+        if (!*found) c.changes->added(name, value);
       }
-      if (auto s = c.upsert_txt.bind(":name", name).bind(":value", value).bind(":ms", ms).run(); !s) return s;
+      if (auto s = c.db->upsert_txt(name, value, ms); !s) return s;
+      c.note(LogEntry::Kind::put, name, value, ms);
       // Counting walks the primary key; the trim sorts, so it runs only past the limit.
-      c.count_txt.bind(":name", name);
-      const bool counted = c.count_txt.step() == SQLITE_ROW;
-      const std::int64_t count = counted ? c.count_txt.integer(0) : 0;
-      const std::string err = c.count_txt.error();
-      c.count_txt.reset();
-      if (!counted) return make_error("db_error", err);
-      if (count <= static_cast<std::int64_t>(c.limit)) return ok_status();
-      if (c.changes) {
-        c.select_trimmed.bind(":name", name).bind(":excess", count - static_cast<std::int64_t>(c.limit));
-        while (c.select_trimmed.step() == SQLITE_ROW) c.changes->removed(name, c.select_trimmed.text(0));
-        c.select_trimmed.reset();
+      auto count = c.db->count_txt(name);
+      if (!count) return count.error();
+      if (*count <= static_cast<std::int64_t>(c.limit)) return ok_status();
+      const std::int64_t excess = *count - static_cast<std::int64_t>(c.limit);
+      if (c.changes || c.log) {
+        auto oldest = c.db->oldest_values(name, excess);
+        if (!oldest) return oldest.error();
+        for (const auto& v : *oldest) {
+          if (c.changes) c.changes->removed(name, v);
+          c.note(LogEntry::Kind::remove, name, v);
+        }
       }
-      return c.trim_txt.bind(":name", name).bind(":excess", count - static_cast<std::int64_t>(c.limit)).run();
+      return c.db->trim_txt(name, excess);
     };
     job.publish = [this, name, value, ms] { index_->put_value(name, value, ms / 1000, ms); };
     job.finish = [done = std::move(done)](const Status& s) {
@@ -264,10 +183,12 @@ class StoreImpl final : public Store {
     auto existed = std::make_shared<bool>(false);
     Job job;
     job.apply = [name, value, existed](WriterContext& c) -> Status {
-      auto s = c.delete_txt.bind(":name", name).bind(":value", value).run();
-      *existed = c.db.changes() > 0;
-      if (s.ok() && *existed && c.changes) c.changes->removed(name, value);
-      return s;
+      auto deleted = c.db->delete_txt(name, value);
+      if (!deleted) return deleted.error();
+      *existed = *deleted;
+      if (*existed && c.changes) c.changes->removed(name, value);
+      if (*existed) c.note(LogEntry::Kind::remove, name, value);
+      return ok_status();
     };
     job.publish = [this, name, value] { index_->remove_value(name, value); };
     job.changed = [existed] { return *existed; };
@@ -290,13 +211,10 @@ class StoreImpl final : public Store {
     const std::int64_t created = store_detail::now_ms() / 1000;
     Job job;
     job.apply = [creds, hash, created](WriterContext& c) -> Status {
-      return c.insert_account.bind(":username", creds->username)
-          .bind(":key_hash", hash)
-          .bind(":subdomain", creds->subdomain)
-          .bind(":allowfrom", allowfrom_json(creds->allowfrom))
-          .bind(":invalid", std::int64_t{0})
-          .bind(":created", created)
-          .run();
+      auto s = c.db->insert_account(
+          {creds->username, hash, creds->subdomain, allowfrom_json(creds->allowfrom), false, created});
+      if (s) c.note(LogEntry::Kind::add_name, creds->subdomain);
+      return s;
     };
     job.publish = [this, creds] { index_->add_name(creds->subdomain); };
     job.finish = [done = std::move(done), creds](const Status& s) {
@@ -312,9 +230,9 @@ class StoreImpl final : public Store {
     }
     Job job;
     job.apply = [username, json = allowfrom_json(allowfrom)](WriterContext& c) -> Status {
-      if (auto s = c.update_allowfrom.bind(":allowfrom", json).bind(":username", username).run(); !s)
-        return s;
-      if (c.db.changes() == 0) return make_error("not_found", "no such account");
+      auto updated = c.db->update_allowfrom(username, json);
+      if (!updated) return updated.error();
+      if (!*updated) return make_error("not_found", "no such account");
       return ok_status();
     };
     job.finish = [done = std::move(done)](const Status& s) {
@@ -330,18 +248,13 @@ class StoreImpl final : public Store {
     const std::string hash = key_hash::hash_new(creds->password);
     Job job;
     job.apply = [creds, hash](WriterContext& c) -> Status {
-      c.select_account.bind(":username", creds->username);
-      const int rc = c.select_account.step();
-      if (rc == SQLITE_ROW) {
-        creds->subdomain = c.select_account.text(0);
-        bool invalid = false;
-        creds->allowfrom = parse_allowfrom(c.select_account.text(1), invalid);
-      }
-      const std::string err = c.select_account.error();
-      c.select_account.reset();
-      if (rc == SQLITE_DONE) return make_error("not_found", "no such account");
-      if (rc != SQLITE_ROW) return make_error("db_error", err);
-      return c.update_key_hash.bind(":key_hash", hash).bind(":username", creds->username).run();
+      auto found = c.db->select_account(creds->username);
+      if (!found) return found.error();
+      if (!*found) return make_error("not_found", "no such account");
+      creds->subdomain = (*found)->first;
+      bool invalid = false;
+      creds->allowfrom = store_detail::parse_allowfrom((*found)->second, invalid);
+      return c.db->update_key_hash(creds->username, hash);
     };
     job.finish = [done = std::move(done), creds](const Status& s) {
       done(s.ok() ? Result<Credentials>(*creds) : Result<Credentials>(s.error()));
@@ -353,20 +266,19 @@ class StoreImpl final : public Store {
     auto subdomain = std::make_shared<std::string>();
     Job job;
     job.apply = [username, subdomain](WriterContext& c) -> Status {
-      c.select_account.bind(":username", username);
-      const int rc = c.select_account.step();
-      if (rc == SQLITE_ROW) *subdomain = c.select_account.text(0);
-      c.select_account.reset();
-      if (rc != SQLITE_ROW) return ok_status();  // nothing to delete
+      auto found = c.db->select_account(username);
+      if (!found) return found.error();
+      if (!*found) return ok_status();  // nothing to delete
+      *subdomain = (*found)->first;
       if (c.changes) {
-        c.select_values_of_name.bind(":name", *subdomain);
-        while (c.select_values_of_name.step() == SQLITE_ROW) {
-          c.changes->removed(*subdomain, c.select_values_of_name.text(0));
-        }
-        c.select_values_of_name.reset();
+        auto values = c.db->values_of_name(*subdomain);
+        if (!values) return values.error();
+        for (const auto& v : *values) c.changes->removed(*subdomain, v);
       }
-      if (auto s = c.delete_txt_of_name.bind(":name", *subdomain).run(); !s) return s;
-      return c.delete_account.bind(":username", username).run();
+      if (auto s = c.db->delete_txt_of_name(*subdomain); !s) return s;
+      if (auto s = c.db->delete_account(username); !s) return s;
+      c.note(LogEntry::Kind::remove_name, *subdomain);
+      return ok_status();
     };
     job.publish = [this, subdomain] {
       if (!subdomain->empty()) index_->remove_name(*subdomain);
@@ -383,20 +295,14 @@ class StoreImpl final : public Store {
     const RetentionPolicy policy = options_.retention;
     Job job;
     job.apply = [removed, now_unix, policy](WriterContext& c) -> Status {
-      // Rank values per name, newest first; rank >= 2 and expired, or past the limit, go.
-      auto st = c.db.prepare(
-          "SELECT name, value FROM (SELECT name, value, updated_ms, row_number() OVER "
-          "(PARTITION BY name ORDER BY updated_ms DESC, value) AS rank FROM txt_values) "
-          "WHERE (rank > 2 AND updated_ms < :cutoff) OR rank > :limit");
-      if (!st) return st.error();
-      st->bind(":cutoff", (now_unix - policy.retention_seconds) * 1000)
-          .bind(":limit", static_cast<std::int64_t>(policy.limit));
-      int rc = 0;
-      while ((rc = st->step()) == SQLITE_ROW) removed->emplace_back(st->text(0), st->text(1));
-      if (rc != SQLITE_DONE) return make_error("db_error", st->error());
+      auto found = c.db->prune_candidates((now_unix - policy.retention_seconds) * 1000,
+                                          static_cast<std::int64_t>(policy.limit));
+      if (!found) return found.error();
+      *removed = std::move(found.value());
       for (const auto& [name, value] : *removed) {
-        if (auto s = c.delete_txt.bind(":name", name).bind(":value", value).run(); !s) return s;
+        if (auto s = c.db->delete_txt(name, value); !s) return s.error();
         if (c.changes) c.changes->removed(name, value);
+        c.note(LogEntry::Kind::remove, name, value);
       }
       return ok_status();
     };
@@ -415,115 +321,10 @@ class StoreImpl final : public Store {
   }
 
  private:
-  static std::vector<std::string> parse_allowfrom(const std::string& text, bool& invalid) {
-    std::vector<std::string> out;
-    try {
-      const auto j = nlohmann::json::parse(text);
-      if (!j.is_array()) throw std::runtime_error("not an array");
-      for (const auto& e : j) {
-        if (!e.is_string() || !Cidr::parse(e.get<std::string>())) throw std::runtime_error("bad entry");
-        out.push_back(e.get<std::string>());
-      }
-    } catch (const std::exception&) {
-      invalid = true;  // never read as "allow from anywhere"
-    }
-    return out;
-  }
-
-  Status migrate(sqlite::Connection& conn) {
-    auto version = conn.query_int("PRAGMA user_version");
-    if (!version) return version.error();
-    const auto& list = migrations();
-    if (*version > static_cast<std::int64_t>(list.size())) {
-      return make_error("db_error", options_.path + ": schema version " + std::to_string(*version) +
-                                        " is newer than this acme-dnsd knows (" +
-                                        std::to_string(list.size()) + ")");
-    }
-    if (*version == 0) {
-      // A file with tables but no version is not ours (an acme-dns database, say).
-      auto tables = conn.query_int("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
-      if (!tables) return tables.error();
-      if (*tables > 0) {
-        return make_error("db_error", options_.path +
-                                          " is not an acme-dnsd database; to take over an acme-dns "
-                                          "database use `acme-dnsd import-acme-dns PATH`");
-      }
-    }
-    for (auto v = *version; v < static_cast<std::int64_t>(list.size()); ++v) {
-      sqlite::Transaction txn(conn);
-      if (auto s = txn.begin(); !s) return s;
-      if (auto s = conn.exec(list[static_cast<std::size_t>(v)]); !s) return s;
-      if (auto s = conn.exec("PRAGMA user_version = " + std::to_string(v + 1)); !s) return s;
-      if (auto s = txn.commit(); !s) return s;
-    }
-    return ok_status();
-  }
-
-  // Loads names and values; `stored_serial` receives meta.serial as read.
-  static Status load_index(sqlite::Connection& conn, AnswerIndex& index, std::uint32_t& stored_serial) {
-    if (auto n = conn.query_int("SELECT count(*) FROM accounts"); n)
-      index.reserve(static_cast<std::size_t>(*n));
-    auto accounts = conn.prepare("SELECT subdomain FROM accounts");
-    if (!accounts) return accounts.error();
-    int rc = 0;
-    while ((rc = accounts->step()) == SQLITE_ROW) index.add_name(accounts->text(0));
-    if (rc != SQLITE_DONE) return make_error("db_error", accounts->error());
-    // Unordered: put_value keeps each name's values newest first (sorting a million rows
-    // in SQLite would dominate start-up).
-    auto values = conn.prepare("SELECT name, value, updated_ms FROM txt_values");
-    if (!values) return values.error();
-    while ((rc = values->step()) == SQLITE_ROW) {
-      index.put_value(values->text(0), values->text(1), values->integer(2) / 1000, values->integer(2));
-    }
-    if (rc != SQLITE_DONE) return make_error("db_error", values->error());
-    auto stored = read_stored_serial(conn);
-    if (!stored) return stored.error();
-    stored_serial = *stored;
-    index.set_serial_at_least(AnswerIndex::next_serial(*stored, store_detail::now_ms() / 1000));
-    return ok_status();
-  }
-
-  Result<std::unique_ptr<Reader>> open_reader() {
-    auto conn = sqlite::Connection::open(options_.path, false);
-    if (!conn) return conn.error();
-    auto r = std::make_unique<Reader>();
-    r->db = std::move(conn.value());
-    auto fa = r->db.prepare(
-        "SELECT username, subdomain, allowfrom, allowfrom_invalid, created_at, key_hash FROM accounts WHERE "
-        "username = :username");
-    if (!fa) return fa.error();
-    r->find_account = std::move(fa.value());
-    auto lt = r->db.prepare(
-        "SELECT value, updated_ms FROM txt_values WHERE name = :name ORDER BY updated_ms DESC, value");
-    if (!lt) return lt.error();
-    r->list_txt = std::move(lt.value());
-    return r;
-  }
-
-  Status read_account(Reader& r, std::string_view username, std::optional<AccountRecord>& out,
-                      std::string& hash) {
-    r.find_account.bind(":username", username);
-    const int rc = r.find_account.step();
-    if (rc == SQLITE_ROW) {
-      AccountRecord a;
-      a.username = r.find_account.text(0);
-      a.subdomain = r.find_account.text(1);
-      a.allowfrom = parse_allowfrom(r.find_account.text(2), a.allowfrom_invalid);
-      a.allowfrom_invalid = a.allowfrom_invalid || r.find_account.integer(3) != 0;
-      a.created_at = r.find_account.integer(4);
-      hash = r.find_account.text(5);
-      out = std::move(a);
-    }
-    const std::string err = r.find_account.error();
-    r.find_account.reset();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return make_error("db_error", err);
-    return ok_status();
-  }
-
   void upgrade_hash(const std::string& username, const std::string& key) {
     Job job;
     job.apply = [username, hash = key_hash::hash_new(key)](WriterContext& c) -> Status {
-      return c.update_key_hash.bind(":key_hash", hash).bind(":username", username).run();
+      return c.db->update_key_hash(username, hash);
     };
     job.finish = [username](const Status& s) {
       if (s.ok()) log::info("upgraded an imported bcrypt key hash", {{"username", username}});
@@ -531,21 +332,20 @@ class StoreImpl final : public Store {
     writer_->submit(std::move(job));
   }
 
-  // The CLI (accounts add, import-acme-dns, cert issue) writes the same file from another
-  // process. Every committed change also writes meta.serial; a stored serial that is not
-  // the one this writer last wrote means another process committed, and the index is
-  // rebuilt from the database so DNS answers what the file holds.
-  void follow_external_commits(WriterContext& c) {
-    auto stored = read_stored_serial(c.db);
-    if (!stored || *stored == c.last_serial) return;
+  // Rebuilds the index from the database (another process changed it without a change
+  // log entry this process can replay).
+  void reload_index(WriterContext& c, const char* why) {
     auto fresh = std::make_shared<AnswerIndex>(options_.retention);
     std::uint32_t loaded = 0;
-    if (auto s = load_index(c.db, *fresh, loaded); !s) {
+    std::int64_t log_seq = 0;
+    if (auto s = c.db->load_index(*fresh, loaded, log_seq); !s) {
       log::error("cannot reload the answer index after an external change", {{"error", s.error().message}});
       return;
     }
+    fresh->set_serial_at_least(AnswerIndex::next_serial(loaded, store_detail::now_ms() / 1000));
     c.last_serial = loaded;
-    writer_->publish([this, fresh] {
+    c.log_seq = log_seq;
+    writer_->publish([this, fresh, why] {
       {
         std::lock_guard batch_lock(index_->batch_mutex());
         index_->replace_contents(*fresh);
@@ -553,18 +353,45 @@ class StoreImpl final : public Store {
         // new serial, so secondaries get the whole zone once.
         if (journal_) journal_->clear();
       }
-      log::info("reloaded the answer index after a change by another process",
-                {{"names", std::to_string(index_->name_count())}});
+      log::info(why, {{"names", std::to_string(index_->name_count())}});
     });
   }
 
-  static Result<std::uint32_t> read_stored_serial(sqlite::Connection& conn) {
-    auto serial = conn.prepare("SELECT value FROM meta WHERE key = 'serial'");
-    if (!serial) return serial.error();
-    const int rc = serial->step();
-    if (rc == SQLITE_DONE) return 0U;
-    if (rc != SQLITE_ROW) return make_error("db_error", serial->error());
-    return static_cast<std::uint32_t>(std::strtoul(serial->text(0).c_str(), nullptr, 10));
+  // SQLite: the CLI (accounts add, import-acme-dns, cert issue) writes the same file
+  // from another process. Every committed change also writes meta.serial; a stored
+  // serial that is not the one this writer last wrote means another process committed,
+  // and the index is rebuilt from the database so DNS answers what the file holds.
+  void follow_external_commits(WriterContext& c) {
+    auto stored = c.db->stored_serial();
+    if (!stored || *stored == c.last_serial) return;
+    reload_index(c, "reloaded the answer index after a change by another process");
+  }
+
+  // PostgreSQL: other instances' commits, read from the change log by sequence, so a
+  // lost notification or a dropped connection delays them but never loses them.
+  void follow_change_log(WriterContext& c) {
+    auto batch = c.db->read_log(c.log_seq, c.origin);
+    if (!batch) return;  // the database is away: the next round (or wake-up) retries
+    if (batch->gap) return reload_index(c, "reloaded the answer index: the change log was trimmed past it");
+    c.log_seq = batch->last_seq;
+    if (batch->max_serial != 0 && AnswerIndex::serial_after(batch->max_serial, c.last_serial)) {
+      c.last_serial = batch->max_serial;
+    }
+    if (batch->entries.empty() && batch->max_serial == 0) return;
+    auto shared = std::make_shared<store_detail::LogBatch>(std::move(batch.value()));
+    writer_->publish([this, shared] {
+      std::lock_guard batch_lock(index_->batch_mutex());
+      apply_foreign(*shared);
+    });
+  }
+
+  // Publisher thread, under the batch lock.
+  void apply_foreign(const store_detail::LogBatch& batch) {
+    store_detail::apply_log_entries(*index_, batch.entries);
+    if (batch.max_serial != 0) index_->set_serial_at_least(batch.max_serial);
+    // The journal holds this instance's diffs only: a change by another instance breaks
+    // its chain, and secondaries get the whole zone once.
+    if (journal_) journal_->clear();
   }
 
   void prune_now() {
@@ -574,14 +401,14 @@ class StoreImpl final : public Store {
     });
   }
 
-  std::unique_ptr<Reader> lease() {
+  std::unique_ptr<Db> lease() {
     std::unique_lock lock(readers_mutex_);
     readers_free_.wait(lock, [this] { return !readers_.empty(); });
     auto r = std::move(readers_.back());
     readers_.pop_back();
     return r;
   }
-  void release(std::unique_ptr<Reader> r) {
+  void release(std::unique_ptr<Db> r) {
     {
       std::lock_guard lock(readers_mutex_);
       readers_.push_back(std::move(r));
@@ -592,13 +419,11 @@ class StoreImpl final : public Store {
   StoreOptions options_;
   std::unique_ptr<AnswerIndex> index_;
   std::unique_ptr<ZoneJournal> journal_;  // before writer_: the writer's publisher uses it
+  std::unique_ptr<store_detail::Backend> backend_;
   std::unique_ptr<store_detail::Writer> writer_;
-  dev_t file_device_ = 0;  // identity of the database file opened at start-up
-  ino_t file_inode_ = 0;
-  std::unique_ptr<store_detail::Checkpointer> checkpointer_;
   std::mutex readers_mutex_;
   std::condition_variable readers_free_;
-  std::vector<std::unique_ptr<Reader>> readers_;
+  std::vector<std::unique_ptr<Db>> readers_;
 };
 
 template <typename T, typename Start>

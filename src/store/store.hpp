@@ -1,5 +1,6 @@
 // The durable state of acme-dnsd: accounts and TXT values in SQLite (WAL,
-// synchronous=FULL), mirrored into the in-memory AnswerIndex.
+// synchronous=FULL) or PostgreSQL (several instances may share one database), mirrored
+// into the in-memory AnswerIndex. The dialects sit behind store_backend.hpp.
 //
 // Writes go through one writer thread that batches concurrent requests into one
 // transaction (group commit). A write's completion runs only after its transaction
@@ -22,7 +23,10 @@
 namespace acmednsd {
 
 struct StoreOptions {
-  std::string path;  // SQLite file; its folder is created 0700, the file 0600
+  std::string engine = "sqlite3";  // "sqlite3" or "postgres" ([database] engine)
+  // SQLite: the file (its folder is created 0700, the file 0600). PostgreSQL: the
+  // connection string, URL or key=value form ([database] connection).
+  std::string path;
   RetentionPolicy retention;
   std::size_t read_connections = 4;
   // Changes kept for IXFR ([transfer] ixfr_journal); 0 = no journal. Only the serving

@@ -10,7 +10,7 @@
 #include <thread>
 #include <utility>
 
-#include "store/sqlite_db.hpp"
+#include "store/store_backend.hpp"
 #include "store/store.hpp"
 #include "store/zone_journal.hpp"
 
@@ -41,33 +41,29 @@ struct ZoneChanges {
   }
 };
 
-// The writer connection with its statements, prepared once.
+// The writer's connection and what the running batch collects.
 struct WriterContext {
-  sqlite::Connection db;  // default-constructed, then moved in
-  sqlite::Statement upsert_txt;
-  sqlite::Statement trim_txt;
-  sqlite::Statement count_txt;
-  sqlite::Statement delete_txt;
-  sqlite::Statement delete_txt_of_name;
-  sqlite::Statement insert_account;
-  sqlite::Statement update_allowfrom;
-  sqlite::Statement update_key_hash;
-  sqlite::Statement delete_account;
-  sqlite::Statement select_account;
-  sqlite::Statement set_meta;
-  sqlite::Statement value_exists;
-  sqlite::Statement select_values_of_name;
-  sqlite::Statement select_trimmed;
-  sqlite::Statement insert_journal;
-  sqlite::Statement trim_journal;
+  std::unique_ptr<Db> db;
   // The IXFR journal (null = off); `changes` collects the running job's changes.
   ZoneJournal* journal = nullptr;
   ZoneChanges* changes = nullptr;
+  // Shared database (PostgreSQL): `log` collects the running job's index changes for
+  // the change log the other instances follow; null otherwise.
+  std::vector<LogEntry>* log = nullptr;
+  bool shared = false;
+  std::string origin;        // this process's id in the change log
+  std::int64_t log_seq = 0;  // the change log read (and written) up to here
   std::uint32_t limit = 100;
   std::uint32_t last_serial = 0;  // meta.serial as this process last wrote or loaded it
   // Runs before each COMMIT; a failure rolls the batch back and fails its requests
   // (the database file was removed or replaced: a commit would be lost at restart).
   std::function<Status()> before_commit;
+  // Applies other instances' committed changes to the index (on the publisher thread).
+  std::function<void(const LogBatch&)> apply_foreign;
+
+  void note(LogEntry::Kind kind, const std::string& name, const std::string& value = {}, std::int64_t ms = 0) {
+    if (log) log->push_back({kind, name, value, ms});
+  }
 };
 
 // One write. `apply` runs inside the batch transaction (in its own savepoint) and may
@@ -101,6 +97,8 @@ class Writer {
   // Runs `step` on the publisher thread after everything committed before it was
   // queued has been published. Every change to the answer index goes through here.
   void publish(std::function<void()> step);
+  // Runs every periodic task at the next turn of the loop (another instance committed).
+  void wake_periodic();
 
  private:
   void loop();
@@ -132,32 +130,9 @@ class Writer {
   std::thread thread_;
 };
 
-// Moves committed pages from the WAL into the database file on its own thread and
-// connection. SQLite's automatic checkpoint would run inside the writer's commit, and
-// with synchronous = FULL it fsyncs the database file there: every thousand pages one
-// batch of requests waited for it (the tail of the /update latency). A PASSIVE
-// checkpoint never blocks the writer; the writer restarts the WAL from its beginning
-// once a checkpoint has caught up.
-class Checkpointer {
- public:
-  Checkpointer(sqlite::Connection db, std::chrono::milliseconds every);
-  ~Checkpointer();
-  Checkpointer(const Checkpointer&) = delete;
-  Checkpointer& operator=(const Checkpointer&) = delete;
-  void stop();
+// Applies change-log entries to the index (publisher thread, under the batch lock).
+void apply_log_entries(AnswerIndex& index, const std::vector<LogEntry>& entries);
 
- private:
-  void loop();
-
-  sqlite::Connection db_;
-  std::chrono::milliseconds every_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
-
-Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit);
 // The journal's rows keep changes as "name value" lines.
 std::string journal_text(const std::vector<ZoneJournal::Change>& changes);
 std::vector<ZoneJournal::Change> parse_journal_text(const std::string& text);

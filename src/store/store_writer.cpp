@@ -33,59 +33,6 @@ std::int64_t unique_now_ms() {
   }
 }
 
-Result<WriterContext> prepare_writer(sqlite::Connection db, std::uint32_t limit) {
-  WriterContext c;
-  c.db = std::move(db);
-  c.limit = limit;
-  struct Def {
-    sqlite::Statement* target;
-    const char* sql;
-  };
-  const Def defs[] = {
-      {&c.upsert_txt,
-       "INSERT INTO txt_values(name, value, updated_ms) VALUES(:name, :value, :ms) "
-       "ON CONFLICT(name, value) DO UPDATE SET updated_ms = excluded.updated_ms"},
-      // Past the limit the oldest values go: the `excess` oldest, in the reverse of the
-      // serving order (updated_ms DESC, value). A top-N of one or two rows is a single
-      // pass; "keep the newest `limit`" (NOT IN a sorted subquery) sorted and probed all
-      // of them, which made the trim most of the writer's CPU once accounts were full.
-      {&c.trim_txt,
-       "DELETE FROM txt_values WHERE name = :name AND value IN ("
-       "SELECT value FROM txt_values WHERE name = :name ORDER BY updated_ms, value DESC LIMIT :excess)"},
-      {&c.count_txt, "SELECT count(*) FROM txt_values WHERE name = :name"},
-      {&c.delete_txt, "DELETE FROM txt_values WHERE name = :name AND value = :value"},
-      {&c.delete_txt_of_name, "DELETE FROM txt_values WHERE name = :name"},
-      {&c.insert_account,
-       "INSERT INTO accounts(username, key_hash, subdomain, allowfrom, allowfrom_invalid, created_at) "
-       "VALUES(:username, :key_hash, :subdomain, :allowfrom, :invalid, :created)"},
-      {&c.update_allowfrom,
-       "UPDATE accounts SET allowfrom = :allowfrom, allowfrom_invalid = 0 WHERE username = :username"},
-      {&c.update_key_hash, "UPDATE accounts SET key_hash = :key_hash WHERE username = :username"},
-      {&c.delete_account, "DELETE FROM accounts WHERE username = :username"},
-      {&c.select_account,
-       "SELECT subdomain, allowfrom, allowfrom_invalid, created_at FROM accounts WHERE username = :username"},
-      {&c.value_exists, "SELECT 1 FROM txt_values WHERE name = :name AND value = :value"},
-      {&c.select_values_of_name, "SELECT value FROM txt_values WHERE name = :name"},
-      {&c.select_trimmed,
-       "SELECT value FROM txt_values WHERE name = :name ORDER BY updated_ms, value DESC LIMIT :excess"},
-      {&c.insert_journal,
-       "INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) VALUES(:from, :to, :removed, "
-       ":added)"},
-      {&c.trim_journal,
-       "DELETE FROM ixfr_journal WHERE seq <= (SELECT seq FROM ixfr_journal ORDER BY seq DESC LIMIT 1 OFFSET "
-       ":keep)"},
-      {&c.set_meta,
-       "INSERT INTO meta(key, value) VALUES(:key, :value) "
-       "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
-  };
-  for (const auto& d : defs) {
-    auto st = c.db.prepare(d.sql);
-    if (!st) return st.error();
-    *d.target = std::move(st.value());
-  }
-  return c;
-}
-
 std::string journal_text(const std::vector<ZoneJournal::Change>& changes) {
   std::string out;
   for (const auto& c : changes) out += c.name + ' ' + c.value + '\n';
@@ -107,18 +54,13 @@ std::vector<ZoneJournal::Change> parse_journal_text(const std::string& text) {
 }
 
 Status write_journal_row(WriterContext& c, const ZoneChanges& changes, std::uint32_t from, std::uint32_t to) {
-  if (changes.reset) return c.db.exec("DELETE FROM ixfr_journal");
+  if (changes.reset) return c.db->clear_journal();
   const auto diff = changes.diff(from, to);
-  if (auto s = c.insert_journal.bind(":from", std::int64_t{from})
-                   .bind(":to", std::int64_t{to})
-                   .bind(":removed", journal_text(diff.removed))
-                   .bind(":added", journal_text(diff.added))
-                   .run();
-      !s) {
+  if (auto s = c.db->insert_journal({from, to, journal_text(diff.removed), journal_text(diff.added)}); !s) {
     return s;
   }
   // Rows hold at least one change each (or none: a restart), so this keeps enough.
-  return c.trim_journal.bind(":keep", static_cast<std::int64_t>(c.journal->max_changes())).run();
+  return c.db->trim_journal(static_cast<std::int64_t>(c.journal->max_changes()));
 }
 
 Writer::Writer(WriterContext context, AnswerIndex& index)
@@ -187,6 +129,25 @@ void Writer::publish(std::function<void()> step) {
   publish_wake_.notify_one();
 }
 
+void Writer::wake_periodic() {
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& p : periodic_) p.next = std::chrono::steady_clock::now();
+  }
+  wake_.notify_one();
+}
+
+void apply_log_entries(AnswerIndex& index, const std::vector<LogEntry>& entries) {
+  for (const auto& e : entries) {
+    switch (e.kind) {
+      case LogEntry::Kind::put: index.put_value(e.name, e.value, e.ms / 1000, e.ms); break;
+      case LogEntry::Kind::remove: index.remove_value(e.name, e.value); break;
+      case LogEntry::Kind::add_name: index.add_name(e.name); break;
+      case LogEntry::Kind::remove_name: index.remove_name(e.name); break;
+    }
+  }
+}
+
 void Writer::publisher_loop() {
   name_this_thread("index-publish");  // the DNS threads' priority, on purpose
   for (;;) {
@@ -238,29 +199,39 @@ void Writer::run_batch(std::deque<Job>& batch) {
   std::uint32_t next_serial = 0;
   std::uint32_t from_serial = 0;
   auto batch_changes = std::make_shared<ZoneChanges>();
-  sqlite::Transaction txn(ctx_.db);
-  Status commit = txn.begin();
+  auto own_log = std::make_shared<std::vector<LogEntry>>();
+  auto foreign = std::make_shared<LogBatch>();
+  std::int64_t log_seq = ctx_.log_seq;
+  Db& db = *ctx_.db;
+  Status commit = db.begin();
+  bool open = commit.ok();
   if (commit.ok()) {
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (auto s = ctx_.db.exec("SAVEPOINT job"); !s) {
+      if (auto s = db.savepoint(); !s) {
         results[i] = s;
         continue;
       }
       ZoneChanges job_changes;
+      std::vector<LogEntry> job_log;
       ctx_.changes = ctx_.journal ? &job_changes : nullptr;
+      ctx_.log = ctx_.shared ? &job_log : nullptr;
       try {
         results[i] = batch[i].apply(ctx_);
       } catch (const std::exception& e) {
         results[i] = make_error("db_error", e.what());
       }
       ctx_.changes = nullptr;
-      if (results[i].ok()) batch_changes->merge(job_changes);
+      ctx_.log = nullptr;
+      if (results[i].ok()) {
+        batch_changes->merge(job_changes);
+        own_log->insert(own_log->end(), job_log.begin(), job_log.end());
+      }
       if (results[i].ok() && batch[i].changed && !batch[i].changed()) batch[i].publish = nullptr;
       if (!results[i].ok()) {
         batch[i].publish = nullptr;
-        (void)ctx_.db.exec("ROLLBACK TO job");
+        db.rollback_to_savepoint();
       }
-      (void)ctx_.db.exec("RELEASE job");
+      (void)db.release_savepoint();
     }
     // The SOA serial is stored with the change, so it never goes back after a restart.
     bool changes = false;
@@ -268,28 +239,52 @@ void Writer::run_batch(std::deque<Job>& batch) {
     if (changes) {
       // The index's serial may lag behind what is committed but not yet published.
       const std::uint32_t published = index_.serial();
-      const std::uint32_t known =
-          AnswerIndex::serial_after(ctx_.last_serial, published) ? ctx_.last_serial : published;
+      std::uint32_t known = AnswerIndex::serial_after(ctx_.last_serial, published) ? ctx_.last_serial : published;
+      if (ctx_.shared) {
+        // Other instances commit too: the serial row serializes all of them, and what
+        // they committed before us is applied before our own changes.
+        auto stored = db.lock_serial();
+        if (stored && AnswerIndex::serial_after(*stored, known)) known = *stored;
+        if (stored) {
+          auto read = db.read_log(ctx_.log_seq, ctx_.origin);
+          if (read) *foreign = std::move(read.value());
+          commit = read.ok() ? Status(ok_status()) : Status(read.error());
+        } else {
+          commit = stored.error();
+        }
+      }
       next_serial = AnswerIndex::next_serial(known, now_ms() / 1000);
       from_serial = known;
-      (void)ctx_.set_meta.bind(":key", "serial").bind(":value", std::to_string(next_serial)).run();
+      if (commit.ok()) {
+        if (auto s = db.set_serial(next_serial); !s) commit = s;
+      }
+      if (commit.ok() && ctx_.shared) {
+        auto seq = db.append_log(next_serial, ctx_.origin, *own_log);
+        if (seq) log_seq = *seq;
+        if (!seq) commit = seq.error();
+      }
       // The journal row commits with the change it describes, so after a crash the
       // journal never claims a serial whose content it does not know.
-      if (ctx_.journal) (void)write_journal_row(ctx_, *batch_changes, from_serial, next_serial);
+      if (commit.ok() && ctx_.journal) (void)write_journal_row(ctx_, *batch_changes, from_serial, next_serial);
     }
-    if (ctx_.before_commit) commit = ctx_.before_commit();
-    if (commit.ok()) commit = txn.commit();  // else the Transaction rolls back
+    if (commit.ok() && ctx_.before_commit) commit = ctx_.before_commit();
+    if (commit.ok()) commit = db.commit();
+    if (commit.ok()) open = false;
   }
+  if (open) db.rollback();
   if (!commit.ok()) {
     log::error("database commit failed; the batch was not acknowledged",
                {{"error", commit.error().message}, {"requests", std::to_string(batch.size())}});
   }
   if (commit.ok() && next_serial != 0) ctx_.last_serial = next_serial;  // only once durable
+  if (commit.ok()) ctx_.log_seq = std::max(log_seq, foreign->last_seq);
+  if (!commit.ok()) foreign->entries.clear();  // read again by the next catch-up
   // Index first, then the acknowledgements: a value is answered by the very next query
   // once its /update has returned.
   auto jobs = std::make_shared<std::deque<Job>>(std::move(batch));
-  publish([this, jobs, results = std::move(results), commit, next_serial, from_serial, batch_changes] {
+  publish([this, jobs, results = std::move(results), commit, next_serial, from_serial, batch_changes, foreign] {
     std::unique_lock batch_lock(index_.batch_mutex());  // a zone transfer sees all of it or none
+    if (!foreign->entries.empty() && ctx_.apply_foreign) ctx_.apply_foreign(*foreign);
     bool changed = false;
     for (std::size_t i = 0; i < jobs->size(); ++i) {
       if (commit.ok() && results[i].ok() && (*jobs)[i].publish) {
@@ -299,7 +294,7 @@ void Writer::run_batch(std::deque<Job>& batch) {
     }
     if (changed) index_.set_serial_at_least(next_serial);
     if (changed && ctx_.journal) {
-      if (batch_changes->reset) {
+      if (batch_changes->reset || !foreign->entries.empty()) {
         ctx_.journal->clear();
       } else {
         ctx_.journal->append(batch_changes->diff(from_serial, next_serial));
@@ -310,41 +305,6 @@ void Writer::run_batch(std::deque<Job>& batch) {
       if ((*jobs)[i].finish) (*jobs)[i].finish(commit.ok() ? results[i] : Status(commit.error()));
     }
   });
-}
-
-Checkpointer::Checkpointer(sqlite::Connection db, std::chrono::milliseconds every)
-    : db_(std::move(db)), every_(every), thread_([this] { loop(); }) {}
-
-Checkpointer::~Checkpointer() {
-  stop();
-}
-
-void Checkpointer::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Checkpointer::loop() {
-  enter_control_plane("wal-checkpoint");
-  bool warned = false;
-  for (;;) {
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, every_, [this] { return stopping_; });
-      if (stopping_) return;
-    }
-    // A busy or failed checkpoint loses nothing: the pages stay in the WAL, readers see
-    // them there, and the next round copies them.
-    auto s = db_.exec("PRAGMA wal_checkpoint(PASSIVE)");
-    if (!s && !warned) {
-      log::warning("WAL checkpoint failed; will retry", {{"error", s.error().message}});
-      warned = true;
-    }
-  }
 }
 
 }  // namespace acmednsd::store_detail

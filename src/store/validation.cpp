@@ -1,5 +1,9 @@
 // Formats shared by every entry point (API, CLI, import, ACME client).
 #include "common/encoding.hpp"
+#include <nlohmann/json.hpp>
+
+#include "common/cidr.hpp"
+#include "store/store_backend.hpp"
 #include "store/store.hpp"
 
 namespace acmednsd {
@@ -61,3 +65,22 @@ std::optional<std::string> canonical_uuid(std::string_view text) {
 }
 
 }  // namespace acmednsd
+
+namespace acmednsd::store_detail {
+
+std::vector<std::string> parse_allowfrom(const std::string& text, bool& invalid) {
+  std::vector<std::string> out;
+  try {
+    const auto j = nlohmann::json::parse(text);
+    if (!j.is_array()) throw std::runtime_error("not an array");
+    for (const auto& e : j) {
+      if (!e.is_string() || !Cidr::parse(e.get<std::string>())) throw std::runtime_error("bad entry");
+      out.push_back(e.get<std::string>());
+    }
+  } catch (const std::exception&) {
+    invalid = true;  // never read as "allow from anywhere"
+  }
+  return out;
+}
+
+}  // namespace acmednsd::store_detail

@@ -1,0 +1,165 @@
+// Private to src/store/: the seam between the shared store (answer index, writer,
+// operations as jobs) and one SQL dialect (gsql-style: one set of operations, the
+// statements per dialect). SQLite (sqlite_backend.cpp) and PostgreSQL
+// (pg_backend.cpp) implement it; one contract test (tests/unit/store_contract_test.cpp)
+// runs against both.
+//
+// A new table is one migration per dialect (sqlite_migrations(), pg_migrations()) plus
+// the operations it needs here, implemented by both connections.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "store/answer_index.hpp"
+#include "store/store.hpp"
+#include "store/zone_journal.hpp"
+
+namespace acmednsd::store_detail {
+
+struct StoredAccount {
+  AccountRecord record;
+  std::string key_hash;
+};
+
+struct NewAccountRow {
+  std::string username;
+  std::string key_hash;
+  std::string subdomain;
+  std::string allowfrom_json;
+  bool allowfrom_invalid = false;
+  std::int64_t created_at = 0;
+};
+
+struct JournalRow {
+  std::uint32_t from_serial = 0;
+  std::uint32_t to_serial = 0;
+  std::string removed;  // "name value" lines
+  std::string added;
+};
+
+// One change to the answer index, as other instances on a shared database replay it
+// from the change log (PostgreSQL only).
+struct LogEntry {
+  enum class Kind : char { put = 'p', remove = 'r', add_name = 'n', remove_name = 'd' };
+  Kind kind = Kind::put;
+  std::string name;
+  std::string value;     // put/remove
+  std::int64_t ms = 0;   // put: updated_ms
+};
+
+// Rows of the change log past a sequence number, in commit order.
+struct LogBatch {
+  std::int64_t last_seq = 0;     // the highest sequence read (unchanged when none)
+  std::uint32_t max_serial = 0;  // the highest serial of the rows read (0 = none)
+  std::vector<LogEntry> entries;
+  bool gap = false;  // rows past `since` were already trimmed: reload everything
+};
+
+// One connection to the database. The writer owns one, each reader one; a connection
+// is only ever used by one thread at a time.
+class Db {
+ public:
+  virtual ~Db() = default;
+
+  // ---- transactions (writer) ----
+  virtual Status begin() = 0;  // a write transaction
+  virtual Status commit() = 0;
+  virtual void rollback() = 0;
+  virtual Status savepoint() = 0;
+  virtual void rollback_to_savepoint() = 0;
+  virtual Status release_savepoint() = 0;
+
+  // ---- reads ----
+  virtual Result<std::optional<StoredAccount>> find_account(std::string_view username) = 0;
+  // Newest first (updated_ms DESC, value).
+  virtual Result<std::vector<TxtRecord>> list_txt(std::string_view name) = 0;
+  virtual Result<std::vector<AccountRecord>> list_accounts() = 0;
+  virtual Result<std::size_t> account_count() = 0;
+  virtual Status ping() = 0;  // a trivial read: does the database answer?
+  // Every name and value into `index`; `stored_serial` gets meta.serial, `log_seq` the
+  // change log's end as of the same snapshot (0 when there is no change log).
+  virtual Status load_index(AnswerIndex& index, std::uint32_t& stored_serial, std::int64_t& log_seq) = 0;
+  virtual Result<std::uint32_t> stored_serial() = 0;
+
+  // ---- TXT values (inside the writer's transaction) ----
+  virtual Result<bool> value_exists(const std::string& name, const std::string& value) = 0;
+  virtual Status upsert_txt(const std::string& name, const std::string& value, std::int64_t ms) = 0;
+  virtual Result<std::int64_t> count_txt(const std::string& name) = 0;
+  // The `excess` oldest values of `name` (the reverse of the serving order).
+  virtual Result<std::vector<std::string>> oldest_values(const std::string& name, std::int64_t excess) = 0;
+  virtual Status trim_txt(const std::string& name, std::int64_t excess) = 0;
+  virtual Result<bool> delete_txt(const std::string& name, const std::string& value) = 0;
+  virtual Result<std::vector<std::string>> values_of_name(const std::string& name) = 0;
+  virtual Status delete_txt_of_name(const std::string& name) = 0;
+  // Values ranked per name newest first: rank > 2 and older than `cutoff_ms`, or rank > limit.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> prune_candidates(std::int64_t cutoff_ms,
+                                                                                    std::int64_t limit) = 0;
+
+  // ---- accounts ----
+  virtual Status insert_account(const NewAccountRow& row) = 0;
+  virtual Result<bool> update_allowfrom(const std::string& username, const std::string& json) = 0;
+  virtual Status update_key_hash(const std::string& username, const std::string& hash) = 0;
+  // subdomain and allowfrom JSON, or nullopt.
+  virtual Result<std::optional<std::pair<std::string, std::string>>> select_account(
+      const std::string& username) = 0;
+  virtual Status delete_account(const std::string& username) = 0;
+
+  // ---- the SOA serial and the IXFR journal ----
+  virtual Status set_serial(std::uint32_t serial) = 0;
+  // The stored serial, locked until the transaction ends (PostgreSQL: every instance's
+  // zone-changing commits are serialized by this row, so the change log's order is
+  // the commit order). SQLite's BEGIN IMMEDIATE already holds the only write lock.
+  virtual Result<std::uint32_t> lock_serial() = 0;
+  virtual Status insert_journal(const JournalRow& row) = 0;
+  virtual Status trim_journal(std::int64_t keep) = 0;
+  virtual Status clear_journal() = 0;
+  virtual Result<std::vector<JournalRow>> journal_rows() = 0;
+
+  // ---- the change log (shared databases) ----
+  // Appends one commit's entries with its serial and wakes the other instances;
+  // returns the row's sequence number.
+  virtual Result<std::int64_t> append_log(std::uint32_t serial, const std::string& origin,
+                                          const std::vector<LogEntry>& entries) = 0;
+  // Rows after `since` written by other origins (own rows only advance last_seq).
+  virtual Result<LogBatch> read_log(std::int64_t since, const std::string& origin) = 0;
+  // Drops rows older than `max_age_seconds`, remembering the floor for read_log's gap.
+  virtual Status trim_log(std::int64_t max_age_seconds) = 0;
+};
+
+// One database: how to connect, migrate and check it.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  [[nodiscard]] virtual const char* engine() const = 0;
+  // Several processes may serve from this database at once (change log, shared serial).
+  [[nodiscard]] virtual bool shared() const = 0;
+  virtual Status prepare_storage() = 0;  // SQLite: the folder; PostgreSQL: nothing
+  virtual Result<std::unique_ptr<Db>> connect() = 0;
+  // Creates or migrates the schema (forward-only); refuses a database that is not ours
+  // or newer than this binary.
+  virtual Status migrate(Db& db) = 0;
+  // After the index is loaded, before the writer starts (SQLite: the checkpointer).
+  virtual Status started(Db& writer) = 0;
+  // Runs before each COMMIT; a failure rolls the batch back.
+  virtual Status before_commit() = 0;
+  // Empty when the database is usable; otherwise why not (GET /ready).
+  virtual std::string unavailable_reason(Db& reader) = 0;
+  virtual void stop() = 0;
+  // A wake-up from other instances' commits (PostgreSQL LISTEN): `wake` is called from
+  // the listener's thread. SQLite: nothing.
+  virtual void listen(std::function<void()> wake) = 0;
+};
+
+std::unique_ptr<Backend> make_sqlite_backend(const StoreOptions& options);
+std::unique_ptr<Backend> make_pg_backend(const StoreOptions& options);
+
+std::vector<std::string> parse_allowfrom(const std::string& text, bool& invalid);
+
+}  // namespace acmednsd::store_detail
