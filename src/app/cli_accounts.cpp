@@ -7,6 +7,7 @@
 #include "app/app.hpp"
 #include "common/cidr.hpp"
 #include "common/encoding.hpp"
+#include "config/config_database.hpp"
 #include "store/store.hpp"
 
 namespace acmednsd::app {
@@ -39,7 +40,8 @@ std::string json_list(const std::vector<std::string>& list) {
 std::unique_ptr<Store> open_or_report(const Config& config) {
   auto store = open_store(config);
   if (!store) {
-    std::cerr << "acme-dnsd: cannot open the database " << config.database.connection << ": "
+    std::cerr << "acme-dnsd: cannot open the database "
+              << config_database::redacted(config.database.engine, config.database.connection) << ": "
               << store.error().message << "\n";
     return nullptr;
   }

@@ -18,6 +18,7 @@
 #include "acme_client/acme_service.hpp"
 #include "app/app.hpp"
 #include "common/encoding.hpp"
+#include "config/config_database.hpp"
 #include "common/ldns_handles.hpp"
 #include "store/store.hpp"
 
@@ -182,16 +183,18 @@ class Doctor {
   // database is only opened when it exists: the doctor must never create one.
   void load_subdomains() {
     const std::string& path = config_.database.connection;
-    if (!std::filesystem::exists(path)) {
+    if (config_.database.engine != "postgres" && !std::filesystem::exists(path)) {
       report_.note("database " + path + " not found here: subdomains are not checked against accounts");
       return;
     }
     StoreOptions options;
+    options.engine = config_.database.engine;
     options.path = path;
     options.read_connections = 1;
     auto store = Store::open(options);
     if (!store) {
-      report_.note("cannot open the database " + path + ": " + store.error().message);
+      report_.note("cannot open the database " + config_database::redacted(config_.database.engine, path) +
+                   ": " + store.error().message);
       return;
     }
     auto accounts = (*store)->list_accounts();

@@ -13,6 +13,7 @@
 #include "app/app.hpp"
 #include "common/log.hpp"
 #include "common/threads.hpp"
+#include "config/config_database.hpp"
 #include "config/config_reload.hpp"
 #include "dns/dns_server.hpp"
 #include "http_api/http_server.hpp"
@@ -25,6 +26,7 @@ namespace asio = boost::asio;
 
 StoreOptions store_options(const Config& config) {
   StoreOptions o;
+  o.engine = config.database.engine;
   o.path = config.database.connection;
   o.retention.limit = config.general.txt_limit;
   o.retention.retention_seconds = config.general.txt_retention_seconds;
@@ -107,7 +109,8 @@ int serve(const Config& config) {
   auto store = Store::open(options);
   if (!store) {
     log::error("cannot open the database",
-               {{"path", config.database.connection}, {"error", store.error().message}});
+               {{"path", config_database::redacted(config.database.engine, config.database.connection)},
+                {"error", store.error().message}});
     return kExitFailure;
   }
   const unsigned threads = config.general.threads != 0 ? config.general.threads

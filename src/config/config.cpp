@@ -12,6 +12,7 @@
 
 #include "common/cidr.hpp"
 #include "common/encoding.hpp"
+#include "config/config_database.hpp"
 #include "config/config_values.hpp"
 
 namespace acmednsd {
@@ -292,14 +293,22 @@ void read_database(SectionReader r, Config& c) {
   auto& d = c.database;
   if (r.read("engine", d.engine)) {
     if (d.engine == "sqlite") d.engine = "sqlite3";
-    if (d.engine == "postgres") {
-      r.fail(*r.node("engine"), "engine",
-             "is not supported yet: this build stores its data in SQLite (engine = \"sqlite3\")");
-    } else if (d.engine != "sqlite3") {
-      r.fail(*r.node("engine"), "engine", "is not one of sqlite3, sqlite");
+    if (d.engine == "postgresql") d.engine = "postgres";
+    if (d.engine != "sqlite3" && d.engine != "postgres") {
+      r.fail(*r.node("engine"), "engine", "is not one of sqlite3, sqlite, postgres");
     }
   }
-  if (r.read("connection", d.connection) && d.connection.empty()) {
+  if (!r.read("connection", d.connection)) {
+    // The SQLite default file is no PostgreSQL connection.
+    if (d.engine == "postgres") r.fail_at(r.line(), "connection", "is required with engine = \"postgres\"");
+    return r.reject_unknown();
+  }
+  if (d.engine == "postgres") {
+    // Never echoes the value: it may hold the password.
+    if (auto why = config_database::postgres_connection_error(d.connection); !why.empty()) {
+      r.fail_at(line_of(*r.node("connection")), "connection", why);
+    }
+  } else if (d.connection.empty()) {
     r.fail(*r.node("connection"), "connection", "must name the SQLite database file");
   }
   r.reject_unknown();

@@ -176,7 +176,8 @@ Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index
     for (const auto& a : *accounts) {
       // Each account in its own savepoint: a clash (already imported) skips only it.
       if (auto s = c.db->savepoint(); !s) return s;
-      auto s = c.db->insert_account({a.username, a.key_hash, a.subdomain, a.allowfrom_json, a.allowfrom_invalid, now});
+      auto s = c.db->insert_account(
+          {a.username, a.key_hash, a.subdomain, a.allowfrom_json, a.allowfrom_invalid, now});
       if (!s) {
         c.db->rollback_to_savepoint();
         report->problems.push_back(a.username + ": not imported (" + s.error().message + ")");

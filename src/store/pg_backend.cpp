@@ -85,7 +85,8 @@ void decode(const std::string& text, std::vector<LogEntry>& out) {
     }
     f.push_back(line.substr(start));
     if (f.size() != 4 || f[0].size() != 1) continue;
-    out.push_back({static_cast<LogEntry::Kind>(f[0][0]), f[1], f[2], std::strtoll(f[3].c_str(), nullptr, 10)});
+    out.push_back(
+        {static_cast<LogEntry::Kind>(f[0][0]), f[1], f[2], std::strtoll(f[3].c_str(), nullptr, 10)});
   }
 }
 
@@ -119,8 +120,9 @@ class PgDb final : public Db {
   }
 
   Result<std::vector<TxtRecord>> list_txt(std::string_view name) override {
-    auto r = c_.query("SELECT value, updated_ms FROM txt_values WHERE name = $1 ORDER BY updated_ms DESC, value",
-                      {std::string(name)});
+    auto r =
+        c_.query("SELECT value, updated_ms FROM txt_values WHERE name = $1 ORDER BY updated_ms DESC, value",
+                 {std::string(name)});
     if (!r) return r.error();
     std::vector<TxtRecord> out;
     for (int i = 0; i < r->rows(); ++i) out.push_back({r->text(i, 0), r->integer(i, 1) / 1000});
@@ -171,9 +173,10 @@ class PgDb final : public Db {
   }
 
   Status upsert_txt(const std::string& name, const std::string& value, std::int64_t ms) override {
-    return done(c_.query("INSERT INTO txt_values(name, value, updated_ms) VALUES($1, $2, $3) "
-                         "ON CONFLICT(name, value) DO UPDATE SET updated_ms = excluded.updated_ms",
-                         {name, value, num(ms)}));
+    return done(
+        c_.query("INSERT INTO txt_values(name, value, updated_ms) VALUES($1, $2, $3) "
+                 "ON CONFLICT(name, value) DO UPDATE SET updated_ms = excluded.updated_ms",
+                 {name, value, num(ms)}));
   }
 
   Result<std::int64_t> count_txt(const std::string& name) override {
@@ -183,14 +186,16 @@ class PgDb final : public Db {
   }
 
   Result<std::vector<std::string>> oldest_values(const std::string& name, std::int64_t excess) override {
-    return column(c_.query("SELECT value FROM txt_values WHERE name = $1 ORDER BY updated_ms, value DESC LIMIT $2",
-                           {name, num(excess)}));
+    return column(
+        c_.query("SELECT value FROM txt_values WHERE name = $1 ORDER BY updated_ms, value DESC LIMIT $2",
+                 {name, num(excess)}));
   }
 
   Status trim_txt(const std::string& name, std::int64_t excess) override {
-    return done(c_.query("DELETE FROM txt_values WHERE name = $1 AND value IN (SELECT value FROM txt_values "
-                         "WHERE name = $1 ORDER BY updated_ms, value DESC LIMIT $2)",
-                         {name, num(excess)}));
+    return done(
+        c_.query("DELETE FROM txt_values WHERE name = $1 AND value IN (SELECT value FROM txt_values "
+                 "WHERE name = $1 ORDER BY updated_ms, value DESC LIMIT $2)",
+                 {name, num(excess)}));
   }
 
   Result<bool> delete_txt(const std::string& name, const std::string& value) override {
@@ -221,10 +226,11 @@ class PgDb final : public Db {
   }
 
   Status insert_account(const NewAccountRow& row) override {
-    return done(c_.query("INSERT INTO accounts(username, key_hash, subdomain, allowfrom, allowfrom_invalid, "
-                         "created_at) VALUES($1, $2, $3, $4, $5, $6)",
-                         {row.username, row.key_hash, row.subdomain, row.allowfrom_json,
-                          std::string(row.allowfrom_invalid ? "1" : "0"), num(row.created_at)}));
+    return done(
+        c_.query("INSERT INTO accounts(username, key_hash, subdomain, allowfrom, allowfrom_invalid, "
+                 "created_at) VALUES($1, $2, $3, $4, $5, $6)",
+                 {row.username, row.key_hash, row.subdomain, row.allowfrom_json,
+                  std::string(row.allowfrom_invalid ? "1" : "0"), num(row.created_at)}));
   }
 
   Result<bool> update_allowfrom(const std::string& username, const std::string& json) override {
@@ -238,7 +244,8 @@ class PgDb final : public Db {
     return done(c_.query("UPDATE accounts SET key_hash = $1 WHERE username = $2", {hash, username}));
   }
 
-  Result<std::optional<std::pair<std::string, std::string>>> select_account(const std::string& username) override {
+  Result<std::optional<std::pair<std::string, std::string>>> select_account(
+      const std::string& username) override {
     auto r = c_.query("SELECT subdomain, allowfrom FROM accounts WHERE username = $1", {username});
     if (!r) return r.error();
     std::optional<std::pair<std::string, std::string>> out;
@@ -261,14 +268,16 @@ class PgDb final : public Db {
   }
 
   Status insert_journal(const JournalRow& row) override {
-    return done(c_.query("INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) VALUES($1, $2, $3, $4)",
-                         {num(row.from_serial), num(row.to_serial), row.removed, row.added}));
+    return done(
+        c_.query("INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) VALUES($1, $2, $3, $4)",
+                 {num(row.from_serial), num(row.to_serial), row.removed, row.added}));
   }
 
   Status trim_journal(std::int64_t keep) override {
-    return done(c_.query("DELETE FROM ixfr_journal WHERE seq <= (SELECT seq FROM ixfr_journal ORDER BY seq DESC "
-                         "LIMIT 1 OFFSET $1)",
-                         {num(keep)}));
+    return done(
+        c_.query("DELETE FROM ixfr_journal WHERE seq <= (SELECT seq FROM ixfr_journal ORDER BY seq DESC "
+                 "LIMIT 1 OFFSET $1)",
+                 {num(keep)}));
   }
 
   Status clear_journal() override { return c_.exec("DELETE FROM ixfr_journal"); }
@@ -278,8 +287,8 @@ class PgDb final : public Db {
     if (!r) return r.error();
     std::vector<JournalRow> out;
     for (int i = 0; i < r->rows(); ++i) {
-      out.push_back({static_cast<std::uint32_t>(r->integer(i, 0)), static_cast<std::uint32_t>(r->integer(i, 1)),
-                     r->text(i, 2), r->text(i, 3)});
+      out.push_back({static_cast<std::uint32_t>(r->integer(i, 0)),
+                     static_cast<std::uint32_t>(r->integer(i, 1)), r->text(i, 2), r->text(i, 3)});
     }
     return out;
   }
@@ -317,11 +326,11 @@ class PgDb final : public Db {
   }
 
   Status trim_log(std::int64_t max_age_seconds) override {
-    return done(c_.query(
-        "WITH gone AS (DELETE FROM change_log WHERE created_at < now() - make_interval(secs => $1) "
-        "RETURNING seq) UPDATE meta SET value = (SELECT max(seq) FROM gone)::text "
-        "WHERE key = 'log_floor' AND EXISTS (SELECT 1 FROM gone)",
-        {num(max_age_seconds)}));
+    return done(
+        c_.query("WITH gone AS (DELETE FROM change_log WHERE created_at < now() - make_interval(secs => $1) "
+                 "RETURNING seq) UPDATE meta SET value = (SELECT max(seq) FROM gone)::text "
+                 "WHERE key = 'log_floor' AND EXISTS (SELECT 1 FROM gone)",
+                 {num(max_age_seconds)}));
   }
 
  private:
@@ -458,7 +467,9 @@ class PgBackend final : public Backend {
 
   void stop() override { listener_.reset(); }
 
-  void listen(std::function<void()> wake) override { listener_ = std::make_unique<Listener>(conninfo_, std::move(wake)); }
+  void listen(std::function<void()> wake) override {
+    listener_ = std::make_unique<Listener>(conninfo_, std::move(wake));
+  }
 
  private:
   Status migrate_locked(pg::Connection& c) {
@@ -466,17 +477,18 @@ class PgBackend final : public Backend {
     auto ours = c.query("SELECT to_regclass('acmednsd_schema') IS NOT NULL");
     if (!ours) return ours.error();
     if (ours->text(0, 0) != "t") {
-      auto tables = c.query("SELECT string_agg(tablename, ', ' ORDER BY tablename) FROM pg_tables "
-                            "WHERE schemaname = current_schema()");
+      auto tables = c.query(
+          "SELECT string_agg(tablename, ', ' ORDER BY tablename) FROM pg_tables "
+          "WHERE schemaname = current_schema()");
       if (!tables) return tables.error();
       if (!tables->is_null(0, 0)) {
         const std::string list = tables->text(0, 0);
         const bool acme_dns = list.find("records") != std::string::npos;
-        return make_error("db_error", "the PostgreSQL database is not an acme-dnsd database (it has tables: " + list +
-                                          ")" +
-                                          (acme_dns ? "; to take over an acme-dns database use `acme-dnsd "
-                                                      "import-acme-dns postgres://...` into an empty database"
-                                                    : ""));
+        return make_error(
+            "db_error", "the PostgreSQL database is not an acme-dnsd database (it has tables: " + list + ")" +
+                            (acme_dns ? "; to take over an acme-dns database use `acme-dnsd "
+                                        "import-acme-dns postgres://...` into an empty database"
+                                      : ""));
       }
       if (auto s = c.exec("CREATE TABLE acmednsd_schema (version integer NOT NULL);"
                           "INSERT INTO acmednsd_schema VALUES (0)");
@@ -491,8 +503,8 @@ class PgBackend final : public Backend {
     const std::int64_t v0 = version->integer(0, 0);
     if (v0 > static_cast<std::int64_t>(list.size())) {
       return make_error("db_error", "the PostgreSQL schema version " + std::to_string(v0) +
-                                        " is newer than this acme-dnsd knows (" + std::to_string(list.size()) +
-                                        ")");
+                                        " is newer than this acme-dnsd knows (" +
+                                        std::to_string(list.size()) + ")");
     }
     for (auto v = v0; v < static_cast<std::int64_t>(list.size()); ++v) {
       if (auto s = c.exec(list[static_cast<std::size_t>(v)]); !s) return s;

@@ -91,8 +91,8 @@ Result<PgResult> Connection::query(const char* sql, const std::vector<Param>& pa
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PGresult* raw = PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(values.size()), values.data(),
-                                 nullptr, nullptr, 0);
+  PGresult* raw = PQexecPrepared(conn_.get(), it->second.c_str(), static_cast<int>(values.size()),
+                                 values.data(), nullptr, nullptr, 0);
   PgResult r(raw);
   const auto st = PQresultStatus(raw);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return failure("query", raw);

@@ -71,7 +71,8 @@ class SqliteDb final : public Db {
   }
 
   Result<std::vector<TxtRecord>> list_txt(std::string_view name) override {
-    auto st = stmt("SELECT value, updated_ms FROM txt_values WHERE name = :name ORDER BY updated_ms DESC, value");
+    auto st =
+        stmt("SELECT value, updated_ms FROM txt_values WHERE name = :name ORDER BY updated_ms DESC, value");
     if (!st) return st.error();
     auto& s = **st;
     s.bind(":name", name);
@@ -113,7 +114,8 @@ class SqliteDb final : public Db {
 
   Status load_index(AnswerIndex& index, std::uint32_t& stored, std::int64_t& log_seq) override {
     log_seq = 0;
-    if (auto n = db_.query_int("SELECT count(*) FROM accounts"); n) index.reserve(static_cast<std::size_t>(*n));
+    if (auto n = db_.query_int("SELECT count(*) FROM accounts"); n)
+      index.reserve(static_cast<std::size_t>(*n));
     auto accounts = db_.prepare("SELECT subdomain FROM accounts");
     if (!accounts) return accounts.error();
     int rc = 0;
@@ -158,9 +160,10 @@ class SqliteDb final : public Db {
   }
 
   Status upsert_txt(const std::string& name, const std::string& value, std::int64_t ms) override {
-    return run("INSERT INTO txt_values(name, value, updated_ms) VALUES(:name, :value, :ms) "
-               "ON CONFLICT(name, value) DO UPDATE SET updated_ms = excluded.updated_ms",
-               [&](sqlite::Statement& s) { s.bind(":name", name).bind(":value", value).bind(":ms", ms); });
+    return run(
+        "INSERT INTO txt_values(name, value, updated_ms) VALUES(:name, :value, :ms) "
+        "ON CONFLICT(name, value) DO UPDATE SET updated_ms = excluded.updated_ms",
+        [&](sqlite::Statement& s) { s.bind(":name", name).bind(":value", value).bind(":ms", ms); });
   }
 
   Result<std::int64_t> count_txt(const std::string& name) override {
@@ -176,7 +179,8 @@ class SqliteDb final : public Db {
   }
 
   Result<std::vector<std::string>> oldest_values(const std::string& name, std::int64_t excess) override {
-    auto st = stmt("SELECT value FROM txt_values WHERE name = :name ORDER BY updated_ms, value DESC LIMIT :excess");
+    auto st =
+        stmt("SELECT value FROM txt_values WHERE name = :name ORDER BY updated_ms, value DESC LIMIT :excess");
     if (!st) return st.error();
     (*st)->bind(":name", name).bind(":excess", excess);
     return column_list(**st);
@@ -187,9 +191,10 @@ class SqliteDb final : public Db {
   // pass; "keep the newest `limit`" (NOT IN a sorted subquery) sorted and probed all
   // of them, which made the trim most of the writer's CPU once accounts were full.
   Status trim_txt(const std::string& name, std::int64_t excess) override {
-    return run("DELETE FROM txt_values WHERE name = :name AND value IN ("
-               "SELECT value FROM txt_values WHERE name = :name ORDER BY updated_ms, value DESC LIMIT :excess)",
-               [&](sqlite::Statement& s) { s.bind(":name", name).bind(":excess", excess); });
+    return run(
+        "DELETE FROM txt_values WHERE name = :name AND value IN ("
+        "SELECT value FROM txt_values WHERE name = :name ORDER BY updated_ms, value DESC LIMIT :excess)",
+        [&](sqlite::Statement& s) { s.bind(":name", name).bind(":excess", excess); });
   }
 
   Result<bool> delete_txt(const std::string& name, const std::string& value) override {
@@ -207,7 +212,8 @@ class SqliteDb final : public Db {
   }
 
   Status delete_txt_of_name(const std::string& name) override {
-    return run("DELETE FROM txt_values WHERE name = :name", [&](sqlite::Statement& s) { s.bind(":name", name); });
+    return run("DELETE FROM txt_values WHERE name = :name",
+               [&](sqlite::Statement& s) { s.bind(":name", name); });
   }
 
   Result<std::vector<std::pair<std::string, std::string>>> prune_candidates(std::int64_t cutoff_ms,
@@ -226,21 +232,23 @@ class SqliteDb final : public Db {
   }
 
   Status insert_account(const NewAccountRow& row) override {
-    return run("INSERT INTO accounts(username, key_hash, subdomain, allowfrom, allowfrom_invalid, created_at) "
-               "VALUES(:username, :key_hash, :subdomain, :allowfrom, :invalid, :created)",
-               [&](sqlite::Statement& s) {
-                 s.bind(":username", row.username)
-                     .bind(":key_hash", row.key_hash)
-                     .bind(":subdomain", row.subdomain)
-                     .bind(":allowfrom", row.allowfrom_json)
-                     .bind(":invalid", std::int64_t{row.allowfrom_invalid ? 1 : 0})
-                     .bind(":created", row.created_at);
-               });
+    return run(
+        "INSERT INTO accounts(username, key_hash, subdomain, allowfrom, allowfrom_invalid, created_at) "
+        "VALUES(:username, :key_hash, :subdomain, :allowfrom, :invalid, :created)",
+        [&](sqlite::Statement& s) {
+          s.bind(":username", row.username)
+              .bind(":key_hash", row.key_hash)
+              .bind(":subdomain", row.subdomain)
+              .bind(":allowfrom", row.allowfrom_json)
+              .bind(":invalid", std::int64_t{row.allowfrom_invalid ? 1 : 0})
+              .bind(":created", row.created_at);
+        });
   }
 
   Result<bool> update_allowfrom(const std::string& username, const std::string& json) override {
-    auto s = run("UPDATE accounts SET allowfrom = :allowfrom, allowfrom_invalid = 0 WHERE username = :username",
-                 [&](sqlite::Statement& st) { st.bind(":allowfrom", json).bind(":username", username); });
+    auto s =
+        run("UPDATE accounts SET allowfrom = :allowfrom, allowfrom_invalid = 0 WHERE username = :username",
+            [&](sqlite::Statement& st) { st.bind(":allowfrom", json).bind(":username", username); });
     if (!s) return s.error();
     return db_.changes() > 0;
   }
@@ -250,7 +258,8 @@ class SqliteDb final : public Db {
                [&](sqlite::Statement& s) { s.bind(":key_hash", hash).bind(":username", username); });
   }
 
-  Result<std::optional<std::pair<std::string, std::string>>> select_account(const std::string& username) override {
+  Result<std::optional<std::pair<std::string, std::string>>> select_account(
+      const std::string& username) override {
     auto st = stmt("SELECT subdomain, allowfrom FROM accounts WHERE username = :username");
     if (!st) return st.error();
     (*st)->bind(":username", username);
@@ -269,28 +278,31 @@ class SqliteDb final : public Db {
   }
 
   Status set_serial(std::uint32_t serial) override {
-    return run("INSERT INTO meta(key, value) VALUES('serial', :value) "
-               "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-               [&](sqlite::Statement& s) { s.bind(":value", std::to_string(serial)); });
+    return run(
+        "INSERT INTO meta(key, value) VALUES('serial', :value) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [&](sqlite::Statement& s) { s.bind(":value", std::to_string(serial)); });
   }
 
   Result<std::uint32_t> lock_serial() override { return stored_serial(); }
 
   Status insert_journal(const JournalRow& row) override {
-    return run("INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) "
-               "VALUES(:from, :to, :removed, :added)",
-               [&](sqlite::Statement& s) {
-                 s.bind(":from", std::int64_t{row.from_serial})
-                     .bind(":to", std::int64_t{row.to_serial})
-                     .bind(":removed", row.removed)
-                     .bind(":added", row.added);
-               });
+    return run(
+        "INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) "
+        "VALUES(:from, :to, :removed, :added)",
+        [&](sqlite::Statement& s) {
+          s.bind(":from", std::int64_t{row.from_serial})
+              .bind(":to", std::int64_t{row.to_serial})
+              .bind(":removed", row.removed)
+              .bind(":added", row.added);
+        });
   }
 
   Status trim_journal(std::int64_t keep) override {
-    return run("DELETE FROM ixfr_journal WHERE seq <= (SELECT seq FROM ixfr_journal ORDER BY seq DESC LIMIT 1 "
-               "OFFSET :keep)",
-               [&](sqlite::Statement& s) { s.bind(":keep", keep); });
+    return run(
+        "DELETE FROM ixfr_journal WHERE seq <= (SELECT seq FROM ixfr_journal ORDER BY seq DESC LIMIT 1 "
+        "OFFSET :keep)",
+        [&](sqlite::Statement& s) { s.bind(":keep", keep); });
   }
 
   Status clear_journal() override { return db_.exec("DELETE FROM ixfr_journal"); }

@@ -67,7 +67,8 @@ class StoreImpl final : public Store {
     if (backend_->shared()) {
       // LISTEN wakes the catch-up at once; the period is the fallback when a
       // notification was lost (the listener's connection dropped).
-      writer_->add_periodic([this](WriterContext& c) { follow_change_log(c); }, std::chrono::milliseconds(500));
+      writer_->add_periodic([this](WriterContext& c) { follow_change_log(c); },
+                            std::chrono::milliseconds(500));
       writer_->add_periodic([](WriterContext& c) { (void)c.db->trim_log(3600); }, std::chrono::minutes(5));
       backend_->listen([this] { writer_->wake_periodic(); });
     } else {

@@ -50,8 +50,8 @@ struct LogEntry {
   enum class Kind : char { put = 'p', remove = 'r', add_name = 'n', remove_name = 'd' };
   Kind kind = Kind::put;
   std::string name;
-  std::string value;     // put/remove
-  std::int64_t ms = 0;   // put: updated_ms
+  std::string value;    // put/remove
+  std::int64_t ms = 0;  // put: updated_ms
 };
 
 // Rows of the change log past a sequence number, in commit order.

@@ -61,7 +61,8 @@ struct WriterContext {
   // Applies other instances' committed changes to the index (on the publisher thread).
   std::function<void(const LogBatch&)> apply_foreign;
 
-  void note(LogEntry::Kind kind, const std::string& name, const std::string& value = {}, std::int64_t ms = 0) {
+  void note(LogEntry::Kind kind, const std::string& name, const std::string& value = {},
+            std::int64_t ms = 0) {
     if (log) log->push_back({kind, name, value, ms});
   }
 };

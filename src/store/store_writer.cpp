@@ -140,10 +140,18 @@ void Writer::wake_periodic() {
 void apply_log_entries(AnswerIndex& index, const std::vector<LogEntry>& entries) {
   for (const auto& e : entries) {
     switch (e.kind) {
-      case LogEntry::Kind::put: index.put_value(e.name, e.value, e.ms / 1000, e.ms); break;
-      case LogEntry::Kind::remove: index.remove_value(e.name, e.value); break;
-      case LogEntry::Kind::add_name: index.add_name(e.name); break;
-      case LogEntry::Kind::remove_name: index.remove_name(e.name); break;
+      case LogEntry::Kind::put:
+        index.put_value(e.name, e.value, e.ms / 1000, e.ms);
+        break;
+      case LogEntry::Kind::remove:
+        index.remove_value(e.name, e.value);
+        break;
+      case LogEntry::Kind::add_name:
+        index.add_name(e.name);
+        break;
+      case LogEntry::Kind::remove_name:
+        index.remove_name(e.name);
+        break;
     }
   }
 }
@@ -239,7 +247,8 @@ void Writer::run_batch(std::deque<Job>& batch) {
     if (changes) {
       // The index's serial may lag behind what is committed but not yet published.
       const std::uint32_t published = index_.serial();
-      std::uint32_t known = AnswerIndex::serial_after(ctx_.last_serial, published) ? ctx_.last_serial : published;
+      std::uint32_t known =
+          AnswerIndex::serial_after(ctx_.last_serial, published) ? ctx_.last_serial : published;
       if (ctx_.shared) {
         // Other instances commit too: the serial row serializes all of them, and what
         // they committed before us is applied before our own changes.
@@ -265,7 +274,8 @@ void Writer::run_batch(std::deque<Job>& batch) {
       }
       // The journal row commits with the change it describes, so after a crash the
       // journal never claims a serial whose content it does not know.
-      if (commit.ok() && ctx_.journal) (void)write_journal_row(ctx_, *batch_changes, from_serial, next_serial);
+      if (commit.ok() && ctx_.journal)
+        (void)write_journal_row(ctx_, *batch_changes, from_serial, next_serial);
     }
     if (commit.ok() && ctx_.before_commit) commit = ctx_.before_commit();
     if (commit.ok()) commit = db.commit();
@@ -282,29 +292,30 @@ void Writer::run_batch(std::deque<Job>& batch) {
   // Index first, then the acknowledgements: a value is answered by the very next query
   // once its /update has returned.
   auto jobs = std::make_shared<std::deque<Job>>(std::move(batch));
-  publish([this, jobs, results = std::move(results), commit, next_serial, from_serial, batch_changes, foreign] {
-    std::unique_lock batch_lock(index_.batch_mutex());  // a zone transfer sees all of it or none
-    if (!foreign->entries.empty() && ctx_.apply_foreign) ctx_.apply_foreign(*foreign);
-    bool changed = false;
-    for (std::size_t i = 0; i < jobs->size(); ++i) {
-      if (commit.ok() && results[i].ok() && (*jobs)[i].publish) {
-        (*jobs)[i].publish();
-        changed = true;
-      }
-    }
-    if (changed) index_.set_serial_at_least(next_serial);
-    if (changed && ctx_.journal) {
-      if (batch_changes->reset || !foreign->entries.empty()) {
-        ctx_.journal->clear();
-      } else {
-        ctx_.journal->append(batch_changes->diff(from_serial, next_serial));
-      }
-    }
-    batch_lock.unlock();
-    for (std::size_t i = 0; i < jobs->size(); ++i) {
-      if ((*jobs)[i].finish) (*jobs)[i].finish(commit.ok() ? results[i] : Status(commit.error()));
-    }
-  });
+  publish(
+      [this, jobs, results = std::move(results), commit, next_serial, from_serial, batch_changes, foreign] {
+        std::unique_lock batch_lock(index_.batch_mutex());  // a zone transfer sees all of it or none
+        if (!foreign->entries.empty() && ctx_.apply_foreign) ctx_.apply_foreign(*foreign);
+        bool changed = false;
+        for (std::size_t i = 0; i < jobs->size(); ++i) {
+          if (commit.ok() && results[i].ok() && (*jobs)[i].publish) {
+            (*jobs)[i].publish();
+            changed = true;
+          }
+        }
+        if (changed) index_.set_serial_at_least(next_serial);
+        if (changed && ctx_.journal) {
+          if (batch_changes->reset || !foreign->entries.empty()) {
+            ctx_.journal->clear();
+          } else {
+            ctx_.journal->append(batch_changes->diff(from_serial, next_serial));
+          }
+        }
+        batch_lock.unlock();
+        for (std::size_t i = 0; i < jobs->size(); ++i) {
+          if ((*jobs)[i].finish) (*jobs)[i].finish(commit.ok() ? results[i] : Status(commit.error()));
+        }
+      });
 }
 
 }  // namespace acmednsd::store_detail

@@ -1,6 +1,7 @@
 #include "catch_compat.hpp"
 
 #include "config/config.hpp"
+#include "config/config_database.hpp"
 
 using namespace acmednsd;
 
@@ -188,9 +189,26 @@ TEST_CASE("each error names the file, line, key and value") {
     auto e = error_of(std::string(kMinimal) + "[api]\ntls = \"yes\"\n");
     CHECK(e.message.find("test.toml:4: [api] tls: \"yes\" is not one of: none, cert") == 0);
   }
-  SECTION("unsupported database engine") {
+  SECTION("unknown database engine") {
+    auto e = error_of(std::string(kMinimal) + "[database]\nengine = \"mysql\"\n");
+    CHECK(e.message.find(
+              "test.toml:4: [database] engine: \"mysql\" is not one of sqlite3, sqlite, postgres") == 0);
+  }
+  SECTION("postgres without a connection string") {
     auto e = error_of(std::string(kMinimal) + "[database]\nengine = \"postgres\"\n");
-    CHECK(e.message.find("test.toml:4: [database] engine: \"postgres\" is not supported yet") == 0);
+    CHECK(e.message.find("[database] connection: is required with engine = \"postgres\"") !=
+          std::string::npos);
+  }
+  SECTION("a bad postgres connection string names the line and key, never the password") {
+    auto e = error_of(std::string(kMinimal) +
+                      "[database]\nengine = \"postgres\"\nconnection = \"host=db password=s3cret bogus\"\n");
+    CHECK(e.message.find("test.toml:5: [database] connection: is not a PostgreSQL connection string") == 0);
+    CHECK(e.message.find("s3cret") == std::string::npos);
+    auto url = error_of(
+        std::string(kMinimal) +
+        "[database]\nengine = \"postgres\"\nconnection = \"postgres://u:s3cret@db/x?sslmod=require\"\n");
+    CHECK(url.message.find("test.toml:5: [database] connection: is not a PostgreSQL connection string") == 0);
+    CHECK(url.message.find("s3cret") == std::string::npos);
   }
   SECTION("TOML syntax") {
     auto e = error_of("[general\n");
@@ -228,4 +246,24 @@ TEST_CASE("use_header without trusted_proxies warns that the header can be spoof
   REQUIRE(c.ok());
   REQUIRE(c->warnings.size() == 1);
   CHECK(c->warnings[0].find("trusted_proxies") != std::string::npos);
+}
+
+TEST_CASE("engine = postgres takes acme-dns's connection strings: URL and key=value") {
+  for (const std::string conn :
+       {"postgres://acmedns:secret@db.example.com:5432/acmedns?sslmode=verify-full&sslrootcert=/etc/ca.pem",
+        "postgresql://acmedns@127.0.0.1/acmedns",
+        "host=db.example.com dbname=acmedns user=acmedns password=secret"}) {
+    auto c = parse_config(
+        std::string(kMinimal) + "[database]\nengine = \"postgres\"\nconnection = \"" + conn + "\"\n",
+        "test.toml");
+    INFO(conn);
+    REQUIRE(c.ok());
+    CHECK(c->database.engine == "postgres");
+    CHECK(c->database.connection == conn);
+    CHECK(config_database::redacted("postgres", conn).find("secret") == std::string::npos);
+  }
+  CHECK(config_database::redacted("postgres", "postgres://u:pw@h/db") == "postgres://u:***@h/db");
+  CHECK(config_database::redacted("postgres", "host=h password='a b' user=u") ==
+        "host=h password=*** user=u");
+  CHECK(config_database::redacted("sqlite3", "data/x.db") == "data/x.db");
 }
