@@ -28,7 +28,7 @@ case "${VERSION_CODENAME:-}" in
 esac
 
 # Libraries the binary links or compiles against: per architecture when cross-building.
-LIB_DEV=(libldns-dev "$BOOST_DEV" libsqlite3-dev libtomlplusplus-dev libssl-dev libcrypt-dev)
+LIB_DEV=(libldns-dev "$BOOST_DEV" libsqlite3-dev libpq-dev libtomlplusplus-dev libssl-dev libcrypt-dev)
 # dpkg-dev (dpkg-shlibdeps) and file: CPack computes the .deb's Depends with them.
 BUILD_PKGS=(
   cmake ninja-build g++ pkg-config dpkg-dev file
@@ -39,6 +39,7 @@ TEST_PKGS=(
   bind9-dnsutils knot-dnsutils dnsperf
   unbound nsd knot bind9 pebble lego certbot
   systemd python3-yaml
+  postgresql
   debootstrap systemd-container
 )
 
