@@ -16,10 +16,11 @@ inline ApiResponse forbidden() {
   return json_error(401, "forbidden");
 }
 
-// A store failure: logged with what failed, answered as acme-dns does.
+// A store failure: logged with what failed, answered as acme-dns does. A database that
+// cannot be reached (PostgreSQL away) is 503: the request may be retried elsewhere.
 inline ApiResponse db_error(const Error& error, std::string_view what) {
   log::error("store failure", {{"op", std::string(what)}, {"error", error.message}});
-  return json_error(500, "db_error");
+  return json_error(error.code == "db_unavailable" ? 503 : 500, "db_error");
 }
 
 // Wraps a store callback that runs on the writer thread: a throw there still answers,

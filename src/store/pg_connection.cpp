@@ -32,7 +32,7 @@ Status Connection::connect() {
 Status Connection::ensure() {
   if (conn_ && PQstatus(conn_.get()) == CONNECTION_OK) return ok_status();
   const auto now = std::chrono::steady_clock::now();
-  if (now < next_attempt_) return make_error("db_error", "the database is unavailable (reconnecting)");
+  if (now < next_attempt_) return make_error("db_unavailable", "the database is unavailable (reconnecting)");
   prepared_.clear();
   // Defaults first: the connection string (expanded from "dbname") overrides them.
   const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
@@ -43,7 +43,7 @@ Status Connection::ensure() {
     next_attempt_ = now + backoff_;
     std::string why = conn_ ? trimmed(PQerrorMessage(conn_.get())) : "out of memory";
     conn_.reset();
-    return make_error("db_error", "cannot connect to PostgreSQL: " + why);
+    return make_error("db_unavailable", "cannot connect to PostgreSQL: " + why);
   }
   backoff_ = std::chrono::milliseconds(0);
   // Bounded waits: a lock held by a stuck peer fails the request instead of piling it up.
@@ -61,8 +61,9 @@ bool Connection::healthy() const {
 Error Connection::failure(const char* what, PGresult* r) {
   std::string message = r ? trimmed(PQresultErrorMessage(r)) : "";
   if (message.empty() && conn_) message = trimmed(PQerrorMessage(conn_.get()));
-  std::string code = "db_error";
-  if (r) {
+  // A lost connection is the database being away (HTTP 503), not a failed statement.
+  std::string code = lost() ? "db_unavailable" : "db_error";
+  if (r && code == "db_error") {
     const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     if (state && std::string(state) == "23505") code = "db_conflict";  // unique_violation
   }

@@ -1,6 +1,8 @@
 // RAII over libpq: a connection with statements prepared on first use, results, and
-// the reconnect rule (at most one attempt per back-off step, so a database that is
-// away costs a request one refused connect, not a hang). Private to src/store/.
+// the reconnect rule. Errors: "db_unavailable" when the database cannot be reached,
+// "db_conflict" for a unique violation, "db_error" otherwise; and the reconnect rule (at most one attempt per
+// back-off step, so a database that is away costs a request one refused connect, not a hang). Private to
+// src/store/.
 #pragma once
 
 #include <libpq-fe.h>

@@ -127,7 +127,7 @@ class Db {
   // returns the row's sequence number.
   virtual Result<std::int64_t> append_log(std::uint32_t serial, const std::string& origin,
                                           const std::vector<LogEntry>& entries) = 0;
-  // Rows after `since` written by other origins (own rows only advance last_seq).
+  // Rows after `since`, in commit order (`origin` is kept for diagnostics).
   virtual Result<LogBatch> read_log(std::int64_t since, const std::string& origin) = 0;
   // Drops rows older than `max_age_seconds`, remembering the floor for read_log's gap.
   virtual Status trim_log(std::int64_t max_age_seconds) = 0;
