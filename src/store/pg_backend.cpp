@@ -454,7 +454,7 @@ class PgBackend final : public Backend {
   Status migrate(Db& db) override {
     auto& c = static_cast<PgDb&>(db).connection();
     if (auto s = c.exec("BEGIN"); !s) return s;
-    auto s = migrate_locked(c);
+    auto s = migrate_locked(db, c);
     if (s) s = c.exec("COMMIT");
     if (!s) (void)c.exec("ROLLBACK");
     return s;
@@ -475,24 +475,28 @@ class PgBackend final : public Backend {
   }
 
  private:
-  Status migrate_locked(pg::Connection& c) {
+  Status migrate_locked(Db& db, pg::Connection& c) {
     if (auto s = c.exec(kMigrationLock); !s) return s;
     auto ours = c.query("SELECT to_regclass('acmednsd_schema') IS NOT NULL");
     if (!ours) return ours.error();
+    bool take_over = false;
     if (ours->text(0, 0) != "t") {
+      // Empty, or acme-dns's own tables (records, txt, acmedns): the schema is created
+      // beside them and acme-dns's rows are imported in this same transaction, so
+      // swapping the binary keeps every account (acme-dns's tables stay untouched).
       auto tables = c.query(
-          "SELECT string_agg(tablename, ', ' ORDER BY tablename) FROM pg_tables "
-          "WHERE schemaname = current_schema()");
+          "SELECT string_agg(tablename, ', ' ORDER BY tablename), "
+          "count(*) FILTER (WHERE tablename NOT IN ('records', 'txt', 'acmedns')), "
+          "count(*) FILTER (WHERE tablename = 'records') FROM pg_tables WHERE schemaname = current_schema()");
       if (!tables) return tables.error();
-      if (!tables->is_null(0, 0)) {
-        const std::string list = tables->text(0, 0);
-        const bool acme_dns = list.find("records") != std::string::npos;
+      if (tables->integer(0, 1) > 0) {
         return make_error(
-            "db_error", "the PostgreSQL database is not an acme-dnsd database (it has tables: " + list + ")" +
-                            (acme_dns ? "; to take over an acme-dns database use `acme-dnsd "
-                                        "import-acme-dns postgres://...` into an empty database"
-                                      : ""));
+            "db_error",
+            "the PostgreSQL database is not an acme-dnsd database (it has tables: " + tables->text(0, 0) +
+                "); to take over an acme-dns database use `acme-dnsd import-acme-dns "
+                "SOURCE` into an empty database, or point acme-dnsd at acme-dns's own");
       }
+      take_over = tables->integer(0, 2) > 0;
       if (auto s = c.exec("CREATE TABLE acmednsd_schema (version integer NOT NULL);"
                           "INSERT INTO acmednsd_schema VALUES (0)");
           !s) {
@@ -512,6 +516,17 @@ class PgBackend final : public Backend {
     for (auto v = v0; v < static_cast<std::int64_t>(list.size()); ++v) {
       if (auto s = c.exec(list[static_cast<std::size_t>(v)]); !s) return s;
       if (auto s = c.exec("UPDATE acmednsd_schema SET version = " + std::to_string(v + 1)); !s) return s;
+    }
+    if (take_over) {
+      auto report = import_into(db, conninfo_);
+      if (!report)
+        return make_error(report.error().code, "taking over acme-dns's tables: " + report.error().message);
+      log::info("took over the acme-dns tables of this PostgreSQL database",
+                {{"accounts", std::to_string(report->accounts)},
+                 {"values", std::to_string(report->values)},
+                 {"skipped", std::to_string(report->problems.size())}});
+      for (const auto& p : report->problems) log::warning("acme-dns row not taken over", {{"why", p}});
+      for (const auto& f : report->flagged) log::warning("acme-dns account flagged", {{"why", f}});
     }
     return ok_status();
   }

@@ -23,7 +23,6 @@
 namespace acmednsd {
 
 struct StoreOptions {
-  std::string engine = "sqlite3";  // "sqlite3" or "postgres" ([database] engine)
   // SQLite: the file (its folder is created 0700, the file 0600). PostgreSQL: the
   // connection string, URL or key=value form ([database] connection).
   std::string path;
@@ -32,6 +31,9 @@ struct StoreOptions {
   // Changes kept for IXFR ([transfer] ixfr_journal); 0 = no journal. Only the serving
   // process keeps one (the CLI's short-lived stores do not).
   std::size_t ixfr_journal = 0;
+  // "sqlite3" or "postgres" ([database] engine). Last, so that aggregate initializers
+  // written before it ({path, retention, readers}) keep their meaning.
+  std::string engine = "sqlite3";
 };
 
 struct AccountRecord {

@@ -162,4 +162,8 @@ std::unique_ptr<Backend> make_pg_backend(const StoreOptions& options);
 
 std::vector<std::string> parse_allowfrom(const std::string& text, bool& invalid);
 
+// Imports an acme-dns database (SQLite file or PostgreSQL connection string) through
+// `db`, inside the caller's transaction (the PostgreSQL takeover at first start).
+Result<ImportReport> import_into(Db& db, const std::string& source);
+
 }  // namespace acmednsd::store_detail

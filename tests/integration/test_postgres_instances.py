@@ -265,6 +265,67 @@ def test_cli_on_postgres(pg, tmp):
         srv.close()
 
 
+ACME_DNS_PG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS acmedns(Name TEXT, Value TEXT);
+CREATE TABLE IF NOT EXISTS records(Username TEXT UNIQUE NOT NULL PRIMARY KEY, Password TEXT UNIQUE NOT NULL,
+  Subdomain TEXT UNIQUE NOT NULL, AllowFrom TEXT);
+CREATE TABLE IF NOT EXISTS txt(rowid SERIAL, Subdomain TEXT NOT NULL, Value TEXT NOT NULL DEFAULT '',
+  LastUpdate INT);
+INSERT INTO acmedns(Name, Value) VALUES ('db_version', '1');
+"""
+
+
+def test_acme_dns_postgres_database_taken_over(pg, tmp):
+    """A database acme-dns 1.x wrote in its PostgreSQL schema: acme-dnsd started on it
+    takes it over in place (its schema beside acme-dns's tables, rows imported once),
+    old keys work and are upgraded, values and allowfrom kept, acme-dns's rows untouched."""
+    from test_cli import bcrypt_hash
+    pg.create_database("acmedns")
+    keys = ["k" * 40, "K" * 39 + "x"]
+    users = ["3c7f1e1a-3a6c-4e43-9a4e-5f5b5c1d0a01", "8d2b0c6e-5b1f-4f0e-8a77-0e6f1a2b3c02"]
+    subs = ["1e9d2a3b-7c4d-4e5f-8a9b-0c1d2e3f4a01", "2f0e3b4c-8d5e-4f6a-9b0c-1d2e3f4a5b02"]
+    rows = [ACME_DNS_PG_SCHEMA]
+    allow = ["[]", '["127.0.0.0/8"]']
+    for i in range(2):
+        rows.append(f"INSERT INTO records VALUES ('{users[i]}', '{bcrypt_hash(keys[i])}', '{subs[i]}', "
+                    f"'{allow[i]}');")
+        # acme-dns creates two TXT rows per account, empty until the first update.
+        rows.append(f"INSERT INTO txt(Subdomain, Value, LastUpdate) VALUES ('{subs[i]}', "
+                    f"'{harness.txt_value(100 + i)}', 1700000000), ('{subs[i]}', '', 0);")
+    pg.psql("\n".join(rows), "acmedns")
+    url = pg.url("acmedns")
+    servers = start_instances(url, 2, tmp)
+    try:
+        for srv in servers:
+            for i in range(2):
+                assert srv.txt_values(f"{subs[i]}.{DOMAIN}") == [harness.txt_value(100 + i)]
+        assert pg.psql("SELECT count(*) FROM accounts", "acmedns").strip() == "2", "imported twice?"
+        assert pg.psql("SELECT allowfrom FROM accounts WHERE username = '%s'" % users[1],
+                       "acmedns").strip() == '["127.0.0.0/8"]'
+        a, b = servers
+        acct = {"username": users[0], "password": keys[0], "subdomain": subs[0]}
+        assert a.update(acct, harness.txt_value(7))[0] == 200
+        harness.wait_until(lambda: pg.psql("SELECT key_hash FROM accounts WHERE username = '%s'" % users[0],
+                                           "acmedns").startswith("s256$"), 5.0, what="bcrypt hash upgraded")
+        assert b.update(acct, harness.txt_value(8))[0] == 200
+        assert b.update({"username": users[1], "password": keys[0], "subdomain": subs[1]},
+                        harness.txt_value(9))[0] == 401
+        assert pg.psql("SELECT count(*) FROM records", "acmedns").strip() == "2"
+        assert pg.psql("SELECT count(*) FROM txt", "acmedns").strip() == "4"
+    finally:
+        for s in servers:
+            s.close()
+    # Through the CLI instead: import-acme-dns postgres://... into an empty acme-dnsd database.
+    target = pg.create_database("fresh")
+    d = os.path.join(tmp, "cli-import")
+    os.makedirs(d)
+    srv = harness.Server(workdir=d, start=False, sections={"database": {"engine": "postgres", "connection": target}})
+    r = subprocess.run([harness.BIN, "-c", srv.config_path, "import-acme-dns", url], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and "imported 2 accounts and 2 TXT values" in r.stdout, (r.stdout, r.stderr)
+    assert pg.psql("SELECT count(*) FROM accounts", "fresh").strip() == "2"
+
+
 def main():
     import tempfile
     import shutil
@@ -273,7 +334,8 @@ def main():
         with postgres.Postgres(durable=False) as pg:
             tests = [test_instances_behave_as_one, test_outage_dns_answers_writes_fail_fast_then_converge,
                      test_kill9_rounds_every_acknowledged_value_served_by_all,
-                     test_bad_database_settings_are_clear_errors, test_cli_on_postgres]
+                     test_bad_database_settings_are_clear_errors, test_cli_on_postgres,
+                     test_acme_dns_postgres_database_taken_over]
 
             def bind(t):
                 def run():

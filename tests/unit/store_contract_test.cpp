@@ -224,7 +224,7 @@ TEST_CASE("contract: a schema newer than this binary is refused and left unchang
 
 TEST_CASE("contract: a database of another application is refused and left unchanged") {
   TestDb db;
-  db.exec("CREATE TABLE records (Username TEXT)");
+  db.exec("CREATE TABLE orders (id INTEGER)");
   auto s = Store::open(db.options());
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().message.find("not an acme-dnsd database") != std::string::npos);
