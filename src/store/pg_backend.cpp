@@ -125,6 +125,7 @@ class PgDb final : public Db {
                  {std::string(name)});
     if (!r) return r.error();
     std::vector<TxtRecord> out;
+    out.reserve(static_cast<std::size_t>(r->rows()));
     for (int i = 0; i < r->rows(); ++i) out.push_back({r->text(i, 0), r->integer(i, 1) / 1000});
     return out;
   }
@@ -135,6 +136,7 @@ class PgDb final : public Db {
         "ORDER BY created_at, username");
     if (!r) return r.error();
     std::vector<AccountRecord> out;
+    out.reserve(static_cast<std::size_t>(r->rows()));
     for (int i = 0; i < r->rows(); ++i) out.push_back(account_of(*r, i));
     return out;
   }
@@ -221,6 +223,7 @@ class PgDb final : public Db {
         {num(cutoff_ms), num(limit)});
     if (!r) return r.error();
     std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(static_cast<std::size_t>(r->rows()));
     for (int i = 0; i < r->rows(); ++i) out.emplace_back(r->text(i, 0), r->text(i, 1));
     return out;
   }
@@ -286,6 +289,7 @@ class PgDb final : public Db {
     auto r = c_.query("SELECT from_serial, to_serial, removed, added FROM ixfr_journal ORDER BY seq");
     if (!r) return r.error();
     std::vector<JournalRow> out;
+    out.reserve(static_cast<std::size_t>(r->rows()));
     for (int i = 0; i < r->rows(); ++i) {
       out.push_back({static_cast<std::uint32_t>(r->integer(i, 0)),
                      static_cast<std::uint32_t>(r->integer(i, 1)), r->text(i, 2), r->text(i, 3)});
@@ -367,6 +371,7 @@ class PgDb final : public Db {
   static Result<std::vector<std::string>> column(const Result<pg::PgResult>& r) {
     if (!r) return r.error();
     std::vector<std::string> out;
+    out.reserve(static_cast<std::size_t>(r->rows()));
     for (int i = 0; i < r->rows(); ++i) out.push_back(r->text(i, 0));
     return out;
   }

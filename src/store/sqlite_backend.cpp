@@ -4,7 +4,7 @@
 
 #include <cerrno>
 #include <condition_variable>
-#include <cstring>
+#include <system_error>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -490,7 +490,9 @@ class SqliteBackend final : public Backend {
     if (!checkpoint_conn) return checkpoint_conn.error();
     if (auto s = checkpoint_conn->exec("PRAGMA synchronous = FULL"); !s) return s;
     struct stat opened {};
-    if (::stat(path_.c_str(), &opened) != 0) return db_error(path_ + ": " + std::strerror(errno));
+    if (::stat(path_.c_str(), &opened) != 0) {
+      return db_error(path_ + ": " + std::error_code(errno, std::generic_category()).message());
+    }
     device_ = opened.st_dev;
     inode_ = opened.st_ino;
     checkpointer_ =
