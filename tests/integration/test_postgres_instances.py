@@ -326,6 +326,39 @@ def test_acme_dns_postgres_database_taken_over(pg, tmp):
     assert pg.psql("SELECT count(*) FROM accounts", "fresh").strip() == "2"
 
 
+def test_tls_to_the_database_verify_full(pg, tmp):
+    """sslmode=verify-full with the CA file (acme-dns's URL form): served over TLS; a
+    wrong CA and a plain-text connection are refused with libpq's reason."""
+    import peers
+    ca = peers.make_ca(os.path.join(tmp, "ca"))
+    other = peers.make_ca(os.path.join(tmp, "other-ca"), cn="another CA")
+    with postgres.Postgres(durable=False, tls=ca) as tls_pg:
+        tls_pg.create_database("tls")
+        base = tls_pg.url("tls")
+        d = os.path.join(tmp, "tls")
+        os.makedirs(d)
+        srv = harness.Server(workdir=d, start=False, sections={"database": {
+            "engine": "postgres", "connection": f"{base}?sslmode=verify-full&sslrootcert={ca.ca_cert}"}})
+        srv.start()
+        try:
+            acct = srv.register()
+            assert srv.update(acct, harness.txt_value(1))[0] == 200
+            assert srv.txt_values(fqdn(acct)) == [harness.txt_value(1)]
+            used = tls_pg.psql("SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) "
+                               "WHERE ssl AND application_name = 'acme-dnsd'", "tls").strip()
+            assert int(used) >= 2, f"acme-dnsd's connections over TLS: {used}"
+        finally:
+            srv.close()
+        for conn, why in ((f"{base}?sslmode=verify-full&sslrootcert={other.ca_cert}", "certificate verify failed"),
+                          (f"{base}?sslmode=disable", "no encryption")):
+            srv.config["database"]["connection"] = conn
+            srv.write_config()
+            r = subprocess.run([harness.BIN, "-c", srv.config_path, "accounts", "list"], capture_output=True,
+                               text=True, timeout=30)
+            assert r.returncode != 0 and why in r.stderr, (conn, r.stderr)
+            assert tls_pg.password not in r.stderr
+
+
 def main():
     import tempfile
     import shutil
@@ -335,7 +368,7 @@ def main():
             tests = [test_instances_behave_as_one, test_outage_dns_answers_writes_fail_fast_then_converge,
                      test_kill9_rounds_every_acknowledged_value_served_by_all,
                      test_bad_database_settings_are_clear_errors, test_cli_on_postgres,
-                     test_acme_dns_postgres_database_taken_over]
+                     test_acme_dns_postgres_database_taken_over, test_tls_to_the_database_verify_full]
 
             def bind(t):
                 def run():

@@ -34,9 +34,11 @@ def pg_bin(name):
 
 
 class Postgres:
-    def __init__(self, durable=True, start=True):
+    def __init__(self, durable=True, start=True, tls=None):
         """`durable`: fsync and synchronous_commit on (benchmarks); off is still crash-safe
-        for everything the tests kill (acme-dnsd), not for a power cut."""
+        for everything the tests kill (acme-dnsd), not for a power cut.
+        `tls`: a peers.CA whose leaf (IP:127.0.0.1) the server presents; TCP clients must
+        then use TLS (pg_hba hostssl), so a connection that works proves TLS was used."""
         self.dir = tempfile.mkdtemp(prefix="acmednsd-pg-")
         self.data = os.path.join(self.dir, "data")
         self.password = secrets.token_hex(12)
@@ -63,12 +65,31 @@ class Postgres:
         if r.returncode != 0:
             shutil.rmtree(self.dir, ignore_errors=True)
             raise AssertionError(f"initdb failed:\n{r.stdout}{r.stderr}")
+        self.tls_args = []
+        if tls is not None:
+            self._setup_tls(tls)
         if start:
             try:
                 self.start()
             except BaseException:
                 self.close()
                 raise
+
+    def _setup_tls(self, ca):
+        cert, key = os.path.join(self.dir, "server.pem"), os.path.join(self.dir, "server.key")
+        shutil.copyfile(ca.cert, cert)
+        shutil.copyfile(ca.key, key)
+        os.chmod(key, 0o600)  # PostgreSQL refuses a key others can read
+        if self.as_root:
+            for path in (cert, key):
+                os.chown(path, self.uid, self.gid)
+        hba = os.path.join(self.data, "pg_hba.conf")
+        with open(hba) as f:
+            lines = f.read().splitlines()
+        with open(hba, "w") as f:
+            for line in lines:
+                f.write(("hostssl" + line[4:] if line.startswith("host ") else line) + "\n")
+        self.tls_args = ["-c", "ssl=on", "-c", f"ssl_cert_file={cert}", "-c", f"ssl_key_file={key}"]
 
     def _as_owner(self, argv):
         if not self.as_root:
@@ -79,7 +100,7 @@ class Postgres:
         argv = [pg_bin("postgres"), "-D", self.data, "-p", str(self.port), "-k", self.dir,
                 "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200",
                 "-c", f"fsync={'on' if self.durable else 'off'}",
-                "-c", f"synchronous_commit={'on' if self.durable else 'off'}"]
+                "-c", f"synchronous_commit={'on' if self.durable else 'off'}"] + self.tls_args
         self.process = harness.Process(self._as_owner(argv), os.path.join(self.dir, "postgres.log"))
         harness.wait_until(self._ready, timeout, interval=0.1, what="PostgreSQL accepting connections")
         return self
