@@ -165,7 +165,8 @@ class Server:
 
         def healthy():
             if not self.process.alive():
-                raise AssertionError("acme-dnsd exited early:\n" + self.process.output())
+                raise AssertionError(f"acme-dnsd exited early (status {self.process.proc.returncode}):\n"
+                                     + self.process.output())
             try:
                 return self.request("GET", "/health")[0] == 200
             except OSError:
