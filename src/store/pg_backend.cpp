@@ -99,14 +99,40 @@ class PgDb final : public Db {
   explicit PgDb(std::string conninfo) : c_(std::move(conninfo)) {}
   pg::Connection& connection() { return c_; }
 
-  Status begin() override { return c_.exec("BEGIN"); }
-  Status commit() override { return c_.exec("COMMIT"); }
+  // Round trips are the writer's cost here (one job: savepoint, upsert with count,
+  // release): a RELEASE is sent with the next SAVEPOINT or ROLLBACK TO, or implied by
+  // the end of the transaction.
+  Status begin() override {
+    release_pending_ = false;
+    return c_.exec("BEGIN");
+  }
+  Status commit() override {
+    release_pending_ = false;
+    return c_.exec("COMMIT");
+  }
   void rollback() override {
+    release_pending_ = false;
     if (c_.healthy()) (void)c_.exec("ROLLBACK");
   }
-  Status savepoint() override { return c_.exec("SAVEPOINT job"); }
-  void rollback_to_savepoint() override { (void)c_.exec("ROLLBACK TO SAVEPOINT job"); }
-  Status release_savepoint() override { return c_.exec("RELEASE SAVEPOINT job"); }
+  Status savepoint() override {
+    const char* sql = release_pending_ ? "RELEASE SAVEPOINT job; SAVEPOINT job" : "SAVEPOINT job";
+    release_pending_ = false;
+    return c_.exec(sql);
+  }
+  void rollback_to_savepoint() override {
+    // A pending release belongs to an inner savepoint that already ended.
+    const char* sql =
+        release_pending_ ? "RELEASE SAVEPOINT job; ROLLBACK TO SAVEPOINT job" : "ROLLBACK TO SAVEPOINT job";
+    release_pending_ = false;
+    (void)c_.exec(sql);
+  }
+  Status release_savepoint() override {
+    if (release_pending_) {
+      if (auto s = c_.exec("RELEASE SAVEPOINT job"); !s) return s;
+    }
+    release_pending_ = true;
+    return ok_status();
+  }
 
   Result<std::optional<StoredAccount>> find_account(std::string_view username) override {
     auto r = c_.query(
@@ -179,6 +205,19 @@ class PgDb final : public Db {
         c_.query("INSERT INTO txt_values(name, value, updated_ms) VALUES($1, $2, $3) "
                  "ON CONFLICT(name, value) DO UPDATE SET updated_ms = excluded.updated_ms",
                  {name, value, num(ms)}));
+  }
+
+  // One round trip: the count in RETURNING is taken in the statement's snapshot, which
+  // does not see its own row, so a new row (xmax = 0) adds one.
+  Result<std::int64_t> upsert_txt_count(const std::string& name, const std::string& value,
+                                        std::int64_t ms) override {
+    auto r = c_.query(
+        "INSERT INTO txt_values(name, value, updated_ms) VALUES($1, $2, $3) "
+        "ON CONFLICT(name, value) DO UPDATE SET updated_ms = excluded.updated_ms "
+        "RETURNING (xmax = 0)::int + (SELECT count(*) FROM txt_values WHERE name = $1)",
+        {name, value, num(ms)});
+    if (!r) return r.error();
+    return r->integer(0, 0);
   }
 
   Result<std::int64_t> count_txt(const std::string& name) override {
@@ -387,6 +426,7 @@ class PgDb final : public Db {
   }
 
   pg::Connection c_;
+  bool release_pending_ = false;
 };
 
 // LISTEN on its own connection; every notification (and every reconnect, after which

@@ -156,11 +156,10 @@ class StoreImpl final : public Store {
         if (!found) return found.error();
         if (!*found) c.changes->added(name, value);
       }
-      if (auto s = c.db->upsert_txt(name, value, ms); !s) return s;
-      c.note(LogEntry::Kind::put, name, value, ms);
       // Counting walks the primary key; the trim sorts, so it runs only past the limit.
-      auto count = c.db->count_txt(name);
+      auto count = c.db->upsert_txt_count(name, value, ms);
       if (!count) return count.error();
+      c.note(LogEntry::Kind::put, name, value, ms);
       if (*count <= static_cast<std::int64_t>(c.limit)) return ok_status();
       const std::int64_t excess = *count - static_cast<std::int64_t>(c.limit);
       if (c.changes || c.log) {

@@ -92,6 +92,12 @@ class Db {
   virtual Result<bool> value_exists(const std::string& name, const std::string& value) = 0;
   virtual Status upsert_txt(const std::string& name, const std::string& value, std::int64_t ms) = 0;
   virtual Result<std::int64_t> count_txt(const std::string& name) = 0;
+  // upsert_txt, then count_txt; a dialect may do both in one statement.
+  virtual Result<std::int64_t> upsert_txt_count(const std::string& name, const std::string& value,
+                                                std::int64_t ms) {
+    if (auto s = upsert_txt(name, value, ms); !s) return s.error();
+    return count_txt(name);
+  }
   // The `excess` oldest values of `name` (the reverse of the serving order).
   virtual Result<std::vector<std::string>> oldest_values(const std::string& name, std::int64_t excess) = 0;
   virtual Status trim_txt(const std::string& name, std::int64_t excess) = 0;
