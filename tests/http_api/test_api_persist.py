@@ -201,10 +201,43 @@ def test_long_values_are_split_into_strings():
         assert len(line) == 1 and "".join(re.findall(r'"([^"]*)"', line[0])) == value, axfr
 
 
+def cli(srv, *args):
+    return subprocess.run([harness.BIN, "-c", srv.config_path, *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_the_cli_shares_the_records():
+    with Server() as srv:
+        acct = srv.register()
+        value = f"ca.test; accounturi={ACCT_URI}"
+        r = cli(srv, "accounts", "persist", acct["username"], "set", "CA.test; accounturi=" + ACCT_URI)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert r.stdout == f"set {owner(srv, acct)}\n", r.stdout
+        # The running server picks up the other process's commit.
+        harness.wait_until(lambda: srv.txt_values(owner(srv, acct)) == [value], 5, what="CLI record served")
+        assert [x["txt"] for x in listed(srv, acct)["records"]] == [value]
+        before = serial(srv)
+        for bad in ("ca.test", "ca.test; accounturi=https://a/1; policy=any", "ca.test; accounturi=\x01"):
+            r = cli(srv, "accounts", "persist", acct["username"], "set", bad)
+            assert r.returncode == 2 and "nothing was changed" in r.stderr, (bad, r.stdout, r.stderr)
+        r = cli(srv, "accounts", "persist", acct["username"], "list")
+        assert r.returncode == 0 and json.loads(r.stdout)["records"][0]["txt"] == value, r.stdout
+        time.sleep(0.6)
+        assert serial(srv) == before
+        r = cli(srv, "accounts", "persist", acct["username"], "remove", "ca.test", ACCT_URI)
+        assert r.returncode == 0, (r.stdout, r.stderr)
+        harness.wait_until(lambda: srv.txt_values(owner(srv, acct)) == [], 5, what="CLI removal served")
+        r = cli(srv, "accounts", "persist", acct["username"], "remove", "ca.test", ACCT_URI)
+        assert r.returncode == 1 and "no record" in r.stderr, (r.stdout, r.stderr)
+        r = cli(srv, "accounts", "persist", acct["username"], "frobnicate")
+        assert r.returncode == 2 and "usage:" in r.stderr, r.stderr
+
+
 if __name__ == "__main__":
     run_main([
         test_set_list_serve_and_remove,
         test_hostile_values_are_refused_and_change_nothing,
         test_never_expired_not_counted_and_transferred,
         test_long_values_are_split_into_strings,
+        test_the_cli_shares_the_records,
     ])
