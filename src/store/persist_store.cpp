@@ -47,7 +47,7 @@ Result<std::vector<PersistRecord>> read_persist(sqlite::Connection& conn, std::s
   return out;
 }
 
-Result<Job> set_persist_job(AnswerIndex& index, std::string name, std::string text,
+Result<Job> set_persist_job(AnswerIndex& index, std::string name, const std::string& text,
                             std::function<void(Result<bool>)> done) {
   if (!is_valid_owner_name(name)) return make_error("bad_subdomain", "not a lowercase DNS name");
   auto parsed = parse_persist_value(text);
@@ -120,8 +120,8 @@ Result<Job> set_persist_job(AnswerIndex& index, std::string name, std::string te
   return job;
 }
 
-Job remove_persist_job(AnswerIndex& index, std::string name, std::string issuer, std::string account_uri,
-                       std::function<void(Result<std::string>)> done) {
+Job remove_persist_job(AnswerIndex& index, const std::string& name, const std::string& issuer,
+                       const std::string& account_uri, std::function<void(Result<std::string>)> done) {
   auto removed = std::make_shared<std::string>();
   Job job;
   job.apply = [removed, name, issuer = to_lower_ascii(issuer), account_uri](WriterContext& c) -> Status {

@@ -179,15 +179,14 @@ class StoreImpl final : public Store {
   }
 
   void set_persist(std::string name, std::string value, Completion<bool> done) override {
-    auto job = store_detail::set_persist_job(*index_, std::move(name), std::move(value), done);
+    auto job = store_detail::set_persist_job(*index_, std::move(name), value, done);
     if (!job) return done(job.error());
     writer_->submit(std::move(*job));
   }
 
   void remove_persist(std::string name, std::string issuer, std::string account_uri,
                       Completion<std::string> done) override {
-    writer_->submit(store_detail::remove_persist_job(*index_, std::move(name), std::move(issuer),
-                                                     std::move(account_uri), std::move(done)));
+    writer_->submit(store_detail::remove_persist_job(*index_, name, issuer, account_uri, std::move(done)));
   }
 
   Result<std::vector<AccountRecord>> list_accounts() override {

@@ -175,10 +175,10 @@ const char* persist_migration_sql();
 Status load_persist_index(sqlite::Connection& conn, AnswerIndex& index);
 Result<std::vector<PersistRecord>> read_persist(sqlite::Connection& conn, std::string_view name);
 // An error (bad name, bad value) when there is nothing to run.
-Result<Job> set_persist_job(AnswerIndex& index, std::string name, std::string text,
+Result<Job> set_persist_job(AnswerIndex& index, std::string name, const std::string& text,
                             std::function<void(Result<bool>)> done);
-Job remove_persist_job(AnswerIndex& index, std::string name, std::string issuer, std::string account_uri,
-                       std::function<void(Result<std::string>)> done);
+Job remove_persist_job(AnswerIndex& index, const std::string& name, const std::string& issuer,
+                       const std::string& account_uri, std::function<void(Result<std::string>)> done);
 // Deletes every persist record at `name` (an account going away); their values in `removed`.
 Status delete_persist_of_name(WriterContext& c, const std::string& name, std::vector<std::string>& removed);
 
