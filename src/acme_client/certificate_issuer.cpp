@@ -307,10 +307,14 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
   std::vector<std::pair<Challenge, std::string>> to_validate;  // challenge, domain
   PresentedValues presented(presenter);
   std::vector<PresentedValue> persist_written;  // dns-persist-01 records this order wrote
+  int already_valid = 0;                        // authorizations the CA reused
   for (const auto& url : order->authorizations) {
     auto authorization = fetch_authorization(session, url);
     if (!authorization) return authorization.error();
-    if (authorization->status == "valid") continue;
+    if (authorization->status == "valid") {  // the CA reused an earlier validation
+      ++already_valid;
+      continue;
+    }
     if (authorization->status != "pending") {
       return make_error("authorization",
                         authorization->domain + ": authorization is " + authorization->status);
@@ -351,6 +355,7 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
     if (by_type.contains(std::string(kDnsPersist01))) {
       fields.emplace_back("persist_records_written", std::to_string(persist_written.size()));
     }
+    if (already_valid > 0) fields.emplace_back("already_valid", std::to_string(already_valid));
     log::info("challenges presented", fields);
   }
   std::vector<PresentedValue> to_check = presented.values();

@@ -35,8 +35,8 @@ def summary(out, name):
     """{field: count} of the last "challenges presented" line for certificate `name`."""
     lines = [l for l in out.splitlines() if "challenges presented" in l and f"certificate={name}" in l]
     assert lines, out[-3000:]
-    return {k: int(v) for k, v in re.findall(r"\b(dns-(?:[a-z]+-)?01|persist_records_written)=\"?(\d+)",
-                                             lines[-1])}
+    fields = r"\b(dns-(?:[a-z]+-)?01|persist_records_written|already_valid)=\"?(\d+)"
+    return {k: int(v) for k, v in re.findall(fields, lines[-1])}
 
 
 def persist_rows(s):
@@ -77,8 +77,12 @@ def issue_twice_and_check_the_repeat_writes_nothing(s, name, expected):
     r = s.cli("cert", "issue", name)
     assert r.returncode == 0, (r.stdout, r.stderr)
     second = summary(r.stdout, name)
-    # The same authorizations were validated again by dns-persist-01 ...
-    assert second["dns-persist-01"] == first["dns-persist-01"], (first, second)
+    # The same authorizations were validated again by dns-persist-01 ... except those
+    # Pebble 2.10 reuses: even with PEBBLE_AUTHZREUSE=0 it reuses a valid authorization
+    # 1 time in 100 (`rand.Intn(100) > 0` in wfe.go), which the client counts.
+    validations = lambda summary: summary["dns-persist-01"] + summary.get("already_valid", 0)  # noqa: E731
+    assert validations(second) == validations(first), (first, second)
+    assert second["dns-persist-01"] >= 1, second
     # ... and the store saw no write at all.
     assert second["persist_records_written"] == 0, r.stdout
     assert "dns-persist-01 record written" not in r.stdout, r.stdout
