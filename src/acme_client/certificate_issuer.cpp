@@ -186,16 +186,24 @@ Result<std::optional<PresentedValue>> ensure_persist_record(
   if (!name) return name.error();
   auto issuer = persist_issuer(challenge, session.directory().caa_identities);
   if (!issuer) return issuer.error();
+  const std::string canonical_jwk = [&] {
+    auto jwk = public_jwk(session.account_key());
+    return jwk ? jwk->dump() : std::string();  // RFC 7638 canonical form (see jwk_thumbprint)
+  }();
+  const auto account_uri_for = [&](const std::string& d) {
+    return persist_account_uri(session.account_url(), session.directory().account_hash_prefix,
+                               challenge.account_uri, d, canonical_jwk);
+  };
   PersistValue wanted;
   wanted.issuer = *issuer;
-  wanted.account_uri = persist_account_uri(session.account_url(), session.directory().account_hash_prefix,
-                                           challenge.account_uri);
-  // One record at a delegated target serves every delegated name of the certificate,
-  // so it carries the wildcard policy when any of them is a wildcard.
+  wanted.account_uri = account_uri_for(domain);
+  // A record serves every name that maps to it with the same accounturi (all delegated
+  // names of the certificate share one unless the accounturi is hashed per domain), so
+  // it carries the wildcard policy when any of those names is a wildcard.
   wanted.wildcard = std::any_of(job.domains.begin(), job.domains.end(), [&](const std::string& d) {
     if (!d.starts_with("*.")) return false;
     auto other = persist_record_name(d, environment.zone, job.challenge_subdomain);
-    return other && *other == *name;
+    return other && *other == *name && account_uri_for(d) == wanted.account_uri;
   });
   auto stored = presenter.persistent_values(*name);
   if (!stored)

@@ -22,11 +22,17 @@ std::string persist_cname_target(std::string_view zone, std::string_view challen
 }
 
 std::string persist_account_uri(std::string_view account_url, std::string_view account_hash_prefix,
-                                std::string_view challenge_account_uri) {
+                                std::string_view challenge_account_uri, std::string_view domain,
+                                std::string_view canonical_jwk) {
   if (!challenge_account_uri.empty()) return std::string(challenge_account_uri);
   if (account_hash_prefix.empty()) return std::string(account_url);
-  const auto digest = sha256(account_url);
-  return std::string(account_hash_prefix) + "sha-256/" + base64url_encode(digest);
+  std::string input = to_lower_ascii(domain);
+  if (input.starts_with("*.")) input.erase(0, 2);
+  while (!input.empty() && input.back() == '.') input.pop_back();
+  input.push_back('\0');
+  input.append(canonical_jwk);
+  input.append(account_url);
+  return std::string(account_hash_prefix) + "sha-256/" + base64url_encode(sha256(input));
 }
 
 Result<std::string> persist_issuer(const Challenge& challenge,

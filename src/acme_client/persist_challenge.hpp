@@ -25,12 +25,17 @@ Result<std::string> persist_record_name(std::string_view domain, std::string_vie
 // "_validation-persist.<challenge_subdomain>.<zone>." (absolute).
 std::string persist_cname_target(std::string_view zone, std::string_view challenge_subdomain);
 
-// The accounturi the CA matches: the challenge's own "accounturi" when the CA sends one;
-// else, when the directory announces accountHashPrefix (draft-02), the hashed form
-// prefix + "sha-256/" + base64url(SHA-256(account URL)); else the account URL
-// (draft-00/01, Pebble 2.10).
+// The accounturi the CA matches for `domain` (the identifier, without "*."):
+// - the challenge's own "accounturi" when the CA sends one;
+// - else, when the directory announces accountHashPrefix (draft-02), the hashed form
+//   prefix + "sha-256/" + base64url(SHA-256(domain || 0x00 || key || account URL)), where
+//   key is the account's public JWK in RFC 7638 canonical JSON (`canonical_jwk`). This
+//   follows the construction under review in ietf-wg-acme/draft-ietf-acme-dns-persist
+//   PR #67 (the draft-02 text itself was not readable here): it differs per domain;
+// - else the account URL (draft-00/01, Pebble 2.10).
 std::string persist_account_uri(std::string_view account_url, std::string_view account_hash_prefix,
-                                std::string_view challenge_account_uri);
+                                std::string_view challenge_account_uri, std::string_view domain = {},
+                                std::string_view canonical_jwk = {});
 
 // The issuer-domain-name to write: the challenge's first issuer-domain-names entry, else
 // the directory's first caaIdentities entry (lowercase, no trailing dot).

@@ -25,14 +25,22 @@ TEST_CASE("dns-persist-01 record names: inside the zone, delegated by CNAME") {
 
 TEST_CASE("dns-persist-01 accounturi follows what the CA announces") {
   const std::string url = "https://ca.test/acme/acct/42";
-  // draft-00/01 (Pebble 2.10): the account URL itself.
-  CHECK(persist_account_uri(url, "", "") == url);
-  // draft-02: accountHashPrefix in the directory: the hashed form.
-  const std::string hashed = persist_account_uri(url, "https://ca.test/acct-hash/", "");
-  CHECK(hashed == "https://ca.test/acct-hash/sha-256/" + base64url_encode(sha256(url)));
-  CHECK(hashed.size() == std::string("https://ca.test/acct-hash/sha-256/").size() + 43);
+  const std::string jwk = R"({"crv":"P-256","kty":"EC","x":"abc","y":"def"})";
+  // draft-00/01 (Pebble 2.10): the account URL itself, for every domain.
+  CHECK(persist_account_uri(url, "", "", "www.example.org", jwk) == url);
+  // draft-02: accountHashPrefix in the directory: the hashed form, per domain (PR #67's
+  // SHA-256(domain || 0x00 || key || account URL)); "*." and case do not matter.
+  const std::string prefix = "https://ca.test/acct-hash/";
+  const std::string hashed = persist_account_uri(url, prefix, "", "www.example.org", jwk);
+  CHECK(hashed ==
+        prefix + "sha-256/" + base64url_encode(sha256(std::string("www.example.org") + '\0' + jwk + url)));
+  CHECK(hashed.size() == prefix.size() + 8 + 43);
+  CHECK(persist_account_uri(url, prefix, "", "*.WWW.example.org.", jwk) == hashed);
+  CHECK(persist_account_uri(url, prefix, "", "mail.example.org", jwk) != hashed);
+  CHECK(persist_account_uri(url, prefix, "", "www.example.org", R"({"e":"AQAB","kty":"RSA","n":"x"})") !=
+        hashed);
   // A challenge that names the accounturi wins over both.
-  CHECK(persist_account_uri(url, "https://ca.test/acct-hash/", "urn:ca:acct:7") == "urn:ca:acct:7");
+  CHECK(persist_account_uri(url, prefix, "urn:ca:acct:7", "www.example.org", jwk) == "urn:ca:acct:7");
 }
 
 TEST_CASE("dns-persist-01 issuer: the challenge's issuer-domain-names, else caaIdentities") {
