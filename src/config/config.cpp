@@ -431,12 +431,9 @@ void read_certificate_acme_options(SectionReader& r, CertificateConfig& cert) {
     if (!token) r.fail(*r.node("profile"), "profile", "is not a profile name (letters, digits, . _ -)");
   }
   if (r.read("challenge", cert.challenge)) {
-    static const std::set<std::string> kChallenges = {"dns-01", "dns-account-01", "auto"};
-    if (cert.challenge == "dns-persist-01") {
-      r.fail(*r.node("challenge"), "challenge",
-             "= \"dns-persist-01\" is not supported yet; use dns-01, dns-account-01 or auto");
-    } else if (!kChallenges.contains(cert.challenge)) {
-      r.fail(*r.node("challenge"), "challenge", "is not one of dns-01, dns-account-01, auto");
+    static const std::set<std::string> kChallenges = {"dns-01", "dns-account-01", "dns-persist-01", "auto"};
+    if (!kChallenges.contains(cert.challenge)) {
+      r.fail(*r.node("challenge"), "challenge", "is not one of dns-01, dns-account-01, dns-persist-01, auto");
     }
   }
 }

@@ -34,6 +34,8 @@ const std::vector<const char*>& migrations() {
       "  removed     TEXT NOT NULL,"  // "name value" lines
       "  added       TEXT NOT NULL"
       ");",
+      // 3: dns-persist-01 records (persist_store.cpp).
+      store_detail::persist_migration_sql(),
   };
   return list;
 }
@@ -167,6 +169,24 @@ class StoreImpl final : public Store {
     release(std::move(r));
     if (rc != SQLITE_DONE) return make_error("db_error", err);
     return out;
+  }
+
+  Result<std::vector<PersistRecord>> list_persist(std::string_view name) override {
+    auto r = lease();
+    auto out = store_detail::read_persist(r->db, name);
+    release(std::move(r));
+    return out;
+  }
+
+  void set_persist(std::string name, std::string value, Completion<bool> done) override {
+    auto job = store_detail::set_persist_job(*index_, std::move(name), value, done);
+    if (!job) return done(job.error());
+    writer_->submit(std::move(*job));
+  }
+
+  void remove_persist(std::string name, std::string issuer, std::string account_uri,
+                      Completion<std::string> done) override {
+    writer_->submit(store_detail::remove_persist_job(*index_, name, issuer, account_uri, std::move(done)));
   }
 
   Result<std::vector<AccountRecord>> list_accounts() override {
@@ -351,8 +371,9 @@ class StoreImpl final : public Store {
 
   void delete_account(std::string username, Completion<bool> done) override {
     auto subdomain = std::make_shared<std::string>();
+    auto persist = std::make_shared<std::vector<std::string>>();  // its dns-persist-01 values
     Job job;
-    job.apply = [username, subdomain](WriterContext& c) -> Status {
+    job.apply = [username, subdomain, persist](WriterContext& c) -> Status {
       c.select_account.bind(":username", username);
       const int rc = c.select_account.step();
       if (rc == SQLITE_ROW) *subdomain = c.select_account.text(0);
@@ -366,10 +387,13 @@ class StoreImpl final : public Store {
         c.select_values_of_name.reset();
       }
       if (auto s = c.delete_txt_of_name.bind(":name", *subdomain).run(); !s) return s;
+      if (auto s = store_detail::delete_persist_of_name(c, persist_name(*subdomain), *persist); !s) return s;
       return c.delete_account.bind(":username", username).run();
     };
-    job.publish = [this, subdomain] {
-      if (!subdomain->empty()) index_->remove_name(*subdomain);
+    job.publish = [this, subdomain, persist] {
+      if (subdomain->empty()) return;
+      index_->remove_name(*subdomain);
+      for (const auto& v : *persist) index_->remove_persistent(persist_name(*subdomain), v);
     };
     job.changed = [subdomain] { return !subdomain->empty(); };
     job.finish = [done = std::move(done), subdomain](const Status& s) {
@@ -415,6 +439,10 @@ class StoreImpl final : public Store {
   }
 
  private:
+  static std::string persist_name(const std::string& subdomain) {
+    return std::string(kPersistLabel) + "." + subdomain;
+  }
+
   static std::vector<std::string> parse_allowfrom(const std::string& text, bool& invalid) {
     std::vector<std::string> out;
     try {
@@ -476,6 +504,7 @@ class StoreImpl final : public Store {
       index.put_value(values->text(0), values->text(1), values->integer(2) / 1000, values->integer(2));
     }
     if (rc != SQLITE_DONE) return make_error("db_error", values->error());
+    if (auto s = store_detail::load_persist_index(conn, index); !s) return s;
     auto stored = read_stored_serial(conn);
     if (!stored) return stored.error();
     stored_serial = *stored;
@@ -625,6 +654,16 @@ Status Store::add_txt_sync(std::string name, std::string value) {
 
 Result<bool> Store::remove_txt_sync(std::string name, std::string value) {
   return wait_for<bool>([&](auto cb) { remove_txt(std::move(name), std::move(value), cb); });
+}
+
+Result<bool> Store::set_persist_sync(std::string name, std::string value) {
+  return wait_for<bool>([&](auto cb) { set_persist(std::move(name), std::move(value), cb); });
+}
+
+Result<std::string> Store::remove_persist_sync(std::string name, std::string issuer,
+                                               std::string account_uri) {
+  return wait_for<std::string>(
+      [&](auto cb) { remove_persist(std::move(name), std::move(issuer), std::move(account_uri), cb); });
 }
 
 Result<Credentials> Store::create_account_sync(std::vector<std::string> allowfrom) {

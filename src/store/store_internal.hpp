@@ -170,6 +170,18 @@ std::int64_t now_ms();
 // millisecond still have an order, the same in the database and in the answer index.
 std::int64_t unique_now_ms();
 
+// dns-persist-01 records (persist_store.cpp): migration 3, the index load, the jobs.
+const char* persist_migration_sql();
+Status load_persist_index(sqlite::Connection& conn, AnswerIndex& index);
+Result<std::vector<PersistRecord>> read_persist(sqlite::Connection& conn, std::string_view name);
+// An error (bad name, bad value) when there is nothing to run.
+Result<Job> set_persist_job(AnswerIndex& index, std::string name, const std::string& text,
+                            std::function<void(Result<bool>)> done);
+Job remove_persist_job(AnswerIndex& index, const std::string& name, const std::string& issuer,
+                       const std::string& account_uri, std::function<void(Result<std::string>)> done);
+// Deletes every persist record at `name` (an account going away); their values in `removed`.
+Status delete_persist_of_name(WriterContext& c, const std::string& name, std::vector<std::string>& removed);
+
 // Import of an acme-dns database as a Job applied by the writer.
 Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index, const std::string& path);
 
