@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "dns/signer.hpp"
 #include "dns/wire.hpp"
 
 namespace acmednsd::dns {
@@ -53,11 +54,16 @@ void write_txt_value(void* context, std::string_view value) {
 
 void ignore_value(void*, std::string_view) {}
 
+void count_value(void* context, std::string_view) {
+  ++*static_cast<std::size_t*>(context);
+}
+
 class Renderer {
  public:
+  // `signer` is null for DO=0 queries and unsigned zones: then nothing below signs.
   Renderer(const ParsedQuery& q, const ZoneData& zone, const AnswerIndex& index, std::int64_t now,
-           WireWriter& w)
-      : q_(q), zone_(zone), index_(index), now_(now), w_(w) {}
+           WireWriter& w, const Signer* signer)
+      : q_(q), zone_(zone), index_(index), now_(now), w_(w), signer_(signer) {}
 
   // Answers the question name and any in-zone CNAME chain from it.
   void answer(std::string_view relative_name) {
@@ -76,6 +82,7 @@ class Renderer {
       if (result == NameResult::nodata || result == NameResult::nxdomain) {
         rcode_ = result == NameResult::nxdomain ? rcode::nxdomain : rcode::noerror;
         write_negative_soa();
+        if (signer_ != nullptr) write_denial(current, owner, result == NameResult::nxdomain);
       }
       return;
     }
@@ -84,6 +91,7 @@ class Renderer {
   void answer_nxdomain() {
     rcode_ = rcode::nxdomain;
     write_negative_soa();
+    if (signer_ != nullptr) write_denial({}, static_cast<std::uint16_t>(kHeaderSize), true);
   }
 
   std::uint8_t rcode_ = rcode::noerror;
@@ -116,7 +124,9 @@ class Renderer {
       const auto& target = cname->rdatas.front();
       // Later records owned by the target point at it inside this CNAME's rdata.
       const std::size_t target_offset = w_.size() + 12;
+      const std::size_t start = w_.size();
       write_rr(owner, rrtype::CNAME, cname->ttl, target.data(), target.size());
+      sign_answer(start);
       bool inside = false;
       const bool readable =
           relative_name_of(target.data(), target.size(), zone_.origin_wire(), zone_.origin_labels(),
@@ -127,7 +137,9 @@ class Renderer {
     }
     const RrSet* set = q_.qtype == rrtype::ANY ? &node.rrsets.front() : node.find(q_.qtype);
     if (set != nullptr) {
+      const std::size_t start = w_.size();
       write_rrset(owner, *set);
+      sign_answer(start);
       return NameResult::answered;
     }
     if (exact && q_.qtype == rrtype::TXT) {
@@ -142,7 +154,53 @@ class Renderer {
   NameKind visit_index(std::string_view name, std::uint16_t owner) {
     const bool wants_txt = q_.qtype == rrtype::TXT || q_.qtype == rrtype::ANY;
     TxtSink sink{&w_, owner, zone_.txt_ttl, &ancount_};
-    return index_.visit(name, now_, wants_txt ? write_txt_value : ignore_value, &sink);
+    const std::size_t start = w_.size();
+    const NameKind kind = index_.visit(name, now_, wants_txt ? write_txt_value : ignore_value, &sink);
+    if (w_.size() != start) sign_answer(start);
+    return kind;
+  }
+
+  void sign_answer(std::size_t start) {
+    if (signer_ != nullptr) ancount_ += signer_->sign_records(w_, start, w_.size(), now_);
+  }
+
+  // RFC 9824 compact denial after the negative SOA: its RRSIG, then one NSEC at the
+  // denied name (owner at `owner` in the message) and that NSEC's RRSIG. A name that
+  // does not exist "exists with no data" whose bitmap says NXNAME; the rcode is
+  // NOERROR unless the client set the CO flag.
+  void write_denial(std::string_view name, std::uint16_t owner, bool nxdomain) {
+    nscount_ += signer_->sign_records(w_, last_record_start_, w_.size(), now_);  // the SOA just written
+    std::uint16_t types[64];
+    std::size_t count = 0;
+    types[count++] = rrtype::RRSIG;
+    types[count++] = rrtype::NSEC;
+    if (nxdomain) {
+      types[count++] = rrtype::NXNAME;
+      if (!q_.compact_ok) rcode_ = rcode::noerror;
+    } else {
+      count = existing_types(name, types, count, 64);
+    }
+    const std::size_t nsec_start = w_.size();
+    Signer::write_nsec(w_, owner, zone_.negative_ttl, types, count);
+    ++nscount_;
+    nscount_ += signer_->sign_records(w_, nsec_start, w_.size(), now_);
+  }
+
+  // The types present at an existing name (the bitmap of a NODATA proof).
+  std::size_t existing_types(std::string_view name, std::uint16_t* types, std::size_t count, std::size_t cap) const {
+    const ZoneNode* node = zone_.find(name);
+    std::size_t values = 0;
+    const NameKind kind = index_.visit(name, now_, count_value, &values);
+    if ((node == nullptr || node->empty_nonterminal()) && kind == NameKind::absent && zone_.has_wildcards()) {
+      node = find_wildcard(name);  // the answer came from the wildcard: its types
+    }
+    if (node != nullptr) {
+      for (const auto& set : node->rrsets) {
+        if (count < cap) types[count++] = set.type;
+      }
+    }
+    if (values != 0 && count < cap) types[count++] = rrtype::TXT;
+    return count;
   }
 
   // RFC 4592: the wildcard "*.<closest encloser>" answers for names that do not exist.
@@ -196,6 +254,7 @@ class Renderer {
 
   // The SOA with the serial of this moment (it changes with every write to the index).
   void write_soa(std::uint16_t owner) {
+    last_record_start_ = w_.size();
     const RrSet& soa = zone_.apex().rrsets.front();
     const auto& rdata = soa.rdatas.front();
     const std::size_t serial_at = soa_serial_offset(rdata);
@@ -222,6 +281,8 @@ class Renderer {
   const AnswerIndex& index_;
   std::int64_t now_;
   WireWriter& w_;
+  const Signer* signer_;
+  std::size_t last_record_start_ = 0;
 };
 
 void write_header(WireWriter& w, const ParsedQuery& q) {
@@ -237,7 +298,7 @@ void write_header(WireWriter& w, const ParsedQuery& q) {
 // Sets flags and counts, then appends the OPT record (room for it was kept free).
 std::size_t finish(WireWriter& w, const ParsedQuery& q, const ZoneData& zone, std::size_t limit,
                    std::uint16_t rcode_value, bool authoritative, bool truncated, std::uint16_t qdcount,
-                   std::uint16_t ancount, std::uint16_t nscount) {
+                   std::uint16_t ancount, std::uint16_t nscount, bool compact = false) {
   std::uint8_t* h = w.data();
   if (authoritative) h[2] |= kFlagAa;
   if (truncated) h[2] |= kFlagTc;
@@ -252,7 +313,8 @@ std::size_t finish(WireWriter& w, const ParsedQuery& q, const ZoneData& zone, st
     w.u16(static_cast<std::uint16_t>(zone.edns_udp_size));
     w.u8(static_cast<std::uint8_t>(rcode_value >> 4));  // extended rcode, upper 8 bits
     w.u8(0);                                            // EDNS version we speak
-    w.u8(q.dnssec_ok ? 0x80 : 0);                       // RFC 3225: DO is copied
+    // RFC 3225: DO is copied; RFC 9824: so is CO when we answered in compact form.
+    w.u8(static_cast<std::uint8_t>((q.dnssec_ok ? 0x80 : 0) | (compact ? 0x40 : 0)));
     w.u8(0);
     w.u16(0);
     w.patch_u16(10, 1);
@@ -301,7 +363,13 @@ std::size_t respond_unchecked(std::span<const std::uint8_t> query, const ClientI
     return finish(w, q, zone, limit, rcode::refused, false, false, qdcount, 0, 0);
   }
 
-  Renderer renderer(q, zone, index, now, w);
+  const Signer* signer = q.dnssec_ok ? zone.signer.get() : nullptr;
+  // RFC 9824 3.5: NXNAME is a meta-type, never asked for.
+  if (zone.signer != nullptr && q.qtype == rrtype::NXNAME) {
+    return finish(w, q, zone, limit, rcode::formerr, false, false, qdcount, 0, 0);
+  }
+  const bool compact = signer != nullptr && q.compact_ok;
+  Renderer renderer(q, zone, index, now, w, signer);
   if (readable) {
     renderer.answer(name.view());
   } else {
@@ -312,10 +380,10 @@ std::size_t respond_unchecked(std::span<const std::uint8_t> query, const ClientI
     // RFC 2181 9: rather than a partial RRset, an empty answer with TC=1; the client
     // retries over TCP, where the limit is 64 KiB.
     w.truncate_to(question_end);
-    return finish(w, q, zone, limit, renderer.rcode_, true, true, qdcount, 0, 0);
+    return finish(w, q, zone, limit, renderer.rcode_, true, true, qdcount, 0, 0, compact);
   }
   return finish(w, q, zone, limit, renderer.rcode_, true, false, qdcount, renderer.ancount_,
-                renderer.nscount_);
+                renderer.nscount_, compact);
 }
 
 std::size_t render_servfail(std::span<const std::uint8_t> query, std::span<std::uint8_t> out) {

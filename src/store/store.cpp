@@ -34,6 +34,23 @@ const std::vector<const char*>& migrations() {
       "  removed     TEXT NOT NULL,"  // "name value" lines
       "  added       TEXT NOT NULL"
       ");",
+      // 3: reserved for the parallel `persist` branch's migration; the merge puts that
+      // migration here (a database made by this branch alone skips it: a no-op).
+      "SELECT 1;",
+      // 4: DNSSEC keys (store/dnssec_key_store.cpp): one row per key, times in unix
+      // seconds (RFC 7583 publish/activate/retire/remove). The private key is PKCS#8 PEM.
+      "CREATE TABLE IF NOT EXISTS dnssec_keys ("
+      "  id          INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "  zone        TEXT NOT NULL,"
+      "  algorithm   INTEGER NOT NULL,"
+      "  flags       INTEGER NOT NULL,"
+      "  private_key TEXT NOT NULL,"
+      "  created     INTEGER NOT NULL,"
+      "  publish     INTEGER NOT NULL,"
+      "  activate    INTEGER NOT NULL,"
+      "  retire      INTEGER,"
+      "  remove      INTEGER"
+      ");",
   };
   return list;
 }
