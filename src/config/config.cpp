@@ -651,15 +651,15 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   read_transfer(section(root, "transfer", errors), c);
   std::vector<DnssecConfigError> dnssec_errors;
   read_dnssec_config(root, c.dnssec, dnssec_errors);
-  for (const auto& e : dnssec_errors) errors.add(e.line, e.key.empty() ? "[dnssec]" : "[dnssec] " + e.key, e.text);
+  for (const auto& e : dnssec_errors)
+    errors.add(e.line, e.key.empty() ? "[dnssec]" : "[dnssec] " + e.key, e.text);
   if (c.api.tls == TlsMode::letsencrypt) {
     c.acme.directory = "https://acme-v02.api.letsencrypt.org/directory";
   } else if (c.api.tls == TlsMode::letsencryptstaging) {
     c.acme.directory = "https://acme-staging-v02.api.letsencrypt.org/directory";
   }
-  static const std::set<std::string> kSections = {"general", "database",    "api",      "logconfig",
-                                                  "acme",    "certificate", "transfer", "tsig_key",
-                                                  "dnssec"};
+  static const std::set<std::string> kSections = {"general",     "database", "api",      "logconfig", "acme",
+                                                  "certificate", "transfer", "tsig_key", "dnssec"};
   for (const auto& [k, v] : root) {
     if (!kSections.contains(std::string(k.str()))) {
       errors.add(static_cast<int>(k.source().begin.line), k.str(), "unknown section or key");

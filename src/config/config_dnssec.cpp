@@ -82,8 +82,9 @@ void read_dnssec_config(const toml::table& root, DnssecConfig& out, std::vector<
   duration("key_roll", out.key_roll, 86400, 10LL * 366 * 86400, true);
   if (out.refresh >= out.signature_validity) {
     const auto* n = table->get("refresh");
-    errors.push_back({n ? line_of(*n) : line_of(*section), "refresh",
-                      "must be shorter than signature_validity (a signature would be renewed on every answer)"});
+    errors.push_back(
+        {n ? line_of(*n) : line_of(*section), "refresh",
+         "must be shorter than signature_validity (a signature would be renewed on every answer)"});
   }
   static const std::set<std::string, std::less<>> kKeys = {"enabled", "algorithm", "signature_validity",
                                                            "refresh", "key_roll"};

@@ -59,7 +59,8 @@ Result<std::string> generate_private_key_pem(std::uint8_t algorithm) {
   }
   PkeyPtr key(raw);
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!key || !bio || PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (!key || !bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return make_error("dnssec_error", "OpenSSL could not generate a DNSSEC key");
   }
   char* data = nullptr;
@@ -72,9 +73,11 @@ Result<SigningKey> SigningKey::from_pem(std::uint8_t algorithm, std::uint16_t fl
   PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
   if (!key) return make_error("dnssec_error", "a stored DNSSEC private key cannot be read");
   const int id = EVP_PKEY_get_base_id(key.get());
-  if ((algorithm == kAlgEcdsaP256 && id != EVP_PKEY_EC) || (algorithm == kAlgEd25519 && id != EVP_PKEY_ED25519) ||
+  if ((algorithm == kAlgEcdsaP256 && id != EVP_PKEY_EC) ||
+      (algorithm == kAlgEd25519 && id != EVP_PKEY_ED25519) ||
       (algorithm != kAlgEcdsaP256 && algorithm != kAlgEd25519)) {
-    return make_error("dnssec_error", "a stored DNSSEC key does not match its algorithm " + std::to_string(algorithm));
+    return make_error("dnssec_error",
+                      "a stored DNSSEC key does not match its algorithm " + std::to_string(algorithm));
   }
   SigningKey k;
   k.algorithm_ = algorithm;
@@ -95,9 +98,11 @@ std::vector<std::uint8_t> SigningKey::ds_rdata(const std::vector<std::uint8_t>& 
   input.insert(input.end(), dnskey_rdata_.begin(), dnskey_rdata_.end());
   std::uint8_t digest[32];
   unsigned size = 0;
-  std::vector<std::uint8_t> out = {static_cast<std::uint8_t>(key_tag_ >> 8), static_cast<std::uint8_t>(key_tag_),
-                                   algorithm_, 2};  // digest type 2: SHA-256
-  if (EVP_Digest(input.data(), input.size(), digest, &size, EVP_sha256(), nullptr) != 1 || size != 32) return {};
+  std::vector<std::uint8_t> out = {static_cast<std::uint8_t>(key_tag_ >> 8),
+                                   static_cast<std::uint8_t>(key_tag_), algorithm_,
+                                   2};  // digest type 2: SHA-256
+  if (EVP_Digest(input.data(), input.size(), digest, &size, EVP_sha256(), nullptr) != 1 || size != 32)
+    return {};
   out.insert(out.end(), digest, digest + 32);
   return out;
 }

@@ -187,7 +187,8 @@ class Renderer {
   }
 
   // The types present at an existing name (the bitmap of a NODATA proof).
-  std::size_t existing_types(std::string_view name, std::uint16_t* types, std::size_t count, std::size_t cap) const {
+  std::size_t existing_types(std::string_view name, std::uint16_t* types, std::size_t count,
+                             std::size_t cap) const {
     const ZoneNode* node = zone_.find(name);
     std::size_t values = 0;
     const NameKind kind = index_.visit(name, now_, count_value, &values);

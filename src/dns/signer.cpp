@@ -40,7 +40,8 @@ std::size_t lower_name(std::string& out, std::size_t pos) {
 
 }  // namespace
 
-void append_canonical_rdata(std::string& out, std::uint16_t type, const std::uint8_t* rdata, std::size_t size) {
+void append_canonical_rdata(std::string& out, std::uint16_t type, const std::uint8_t* rdata,
+                            std::size_t size) {
   const std::size_t at = out.size();
   out.append(reinterpret_cast<const char*>(rdata), size);
   // RFC 4034 6.2 as narrowed by RFC 6840 5.1: the types whose rdata names are lowercased.
@@ -104,8 +105,8 @@ std::vector<std::vector<std::uint8_t>> Signer::cdnskey_rdatas(std::int64_t now) 
   return out;
 }
 
-void Signer::write_nsec(WireWriter& w, std::size_t owner_offset, std::uint32_t ttl, const std::uint16_t* types,
-                        std::size_t count) {
+void Signer::write_nsec(WireWriter& w, std::size_t owner_offset, std::uint32_t ttl,
+                        const std::uint16_t* types, std::size_t count) {
   // Owner name length (uncompressed in the message).
   const std::uint8_t* msg = w.data();
   std::size_t end = owner_offset;
@@ -140,9 +141,9 @@ void Signer::write_nsec(WireWriter& w, std::size_t owner_offset, std::uint32_t t
   }
 }
 
-Signer::Entry Signer::make_entry(const std::vector<std::uint8_t>& owner, const std::vector<std::string>& rdatas,
-                                 std::uint16_t type, std::uint8_t labels, std::uint32_t ttl,
-                                 std::int64_t now) const {
+Signer::Entry Signer::make_entry(const std::vector<std::uint8_t>& owner,
+                                 const std::vector<std::string>& rdatas, std::uint16_t type,
+                                 std::uint8_t labels, std::uint32_t ttl, std::int64_t now) const {
   Entry e;
   e.inception = now - options_.backdate;
   e.expiration = e.inception + options_.validity;
@@ -194,7 +195,8 @@ bool Signer::write_cached(WireWriter& w, std::uint16_t owner_pointer, std::uint3
   return !w.overflow();
 }
 
-std::uint16_t Signer::sign_records(WireWriter& w, std::size_t start, std::size_t end, std::int64_t now) const {
+std::uint16_t Signer::sign_records(WireWriter& w, std::size_t start, std::size_t end,
+                                   std::int64_t now) const {
   if (start >= end || end > w.size() || w.overflow()) return 0;
   thread_local std::string key;
   thread_local std::vector<std::string> rdatas;
@@ -221,8 +223,8 @@ std::uint16_t Signer::sign_records(WireWriter& w, std::size_t start, std::size_t
   }
   std::sort(rdatas.begin(), rdatas.begin() + static_cast<std::ptrdiff_t>(count));
   // Duplicates collapse in canonical form (RFC 4034 6.3).
-  count = static_cast<std::size_t>(std::unique(rdatas.begin(), rdatas.begin() + static_cast<std::ptrdiff_t>(count)) -
-                                   rdatas.begin());
+  count = static_cast<std::size_t>(
+      std::unique(rdatas.begin(), rdatas.begin() + static_cast<std::ptrdiff_t>(count)) - rdatas.begin());
   key.clear();
   for (const auto& k : keys_) {
     if (type == rrtype::DNSKEY ? k.published(now) : k.active(now)) put16(key, k.key.key_tag());

@@ -37,7 +37,9 @@ struct TimedKey {
   std::optional<std::int64_t> retire;
   std::optional<std::int64_t> remove;
 
-  [[nodiscard]] bool published(std::int64_t now) const { return publish <= now && (!remove || now < *remove); }
+  [[nodiscard]] bool published(std::int64_t now) const {
+    return publish <= now && (!remove || now < *remove);
+  }
   [[nodiscard]] bool active(std::int64_t now) const { return activate <= now && (!retire || now < *retire); }
 };
 
@@ -59,8 +61,8 @@ class Signer {
 
   // The compact-denial NSEC at the (uncompressed) name at `owner_offset`; `types` are
   // the bitmap's types, any order.
-  static void write_nsec(WireWriter& w, std::size_t owner_offset, std::uint32_t ttl, const std::uint16_t* types,
-                         std::size_t count);
+  static void write_nsec(WireWriter& w, std::size_t owner_offset, std::uint32_t ttl,
+                         const std::uint16_t* types, std::size_t count);
 
   // The DNSKEY, CDS and CDNSKEY rdatas the apex publishes at `now`.
   [[nodiscard]] std::vector<std::vector<std::uint8_t>> dnskey_rdatas(std::int64_t now) const;
@@ -93,6 +95,7 @@ class Signer {
 
 // The canonical (RFC 4034 6.2, RFC 6840 5.1) form of rdata of `type`: embedded names of
 // the listed types lowercased. Appended to `out`.
-void append_canonical_rdata(std::string& out, std::uint16_t type, const std::uint8_t* rdata, std::size_t size);
+void append_canonical_rdata(std::string& out, std::uint16_t type, const std::uint8_t* rdata,
+                            std::size_t size);
 
 }  // namespace acmednsd::dns

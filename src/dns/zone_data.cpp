@@ -102,8 +102,8 @@ bool relative_name_of(const std::uint8_t* name, std::size_t name_size,
 }
 
 Result<std::shared_ptr<const ZoneData>> ZoneData::build(const GeneralConfig& general,
-                                                       std::shared_ptr<const Signer> signer,
-                                                       std::int64_t now_unix) {
+                                                        std::shared_ptr<const Signer> signer,
+                                                        std::int64_t now_unix) {
   auto zone = std::make_shared<ZoneData>();
   zone->signer = std::move(signer);
   zone->txt_ttl = general.txt_ttl;
@@ -197,9 +197,10 @@ Result<std::shared_ptr<const ZoneData>> ZoneData::build(const GeneralConfig& gen
   if (zone->signer != nullptr) {
     for (const auto type : {rrtype::DNSKEY, rrtype::CDS, rrtype::CDNSKEY}) {
       if (apex.find(type) != nullptr) {
-        return make_error("config_invalid", "[general] records: with [dnssec] enabled, the apex " +
-                                                std::string(type == rrtype::DNSKEY ? "DNSKEY" : "CDS/CDNSKEY") +
-                                                " records are made from the stored keys");
+        return make_error("config_invalid",
+                          "[general] records: with [dnssec] enabled, the apex " +
+                              std::string(type == rrtype::DNSKEY ? "DNSKEY" : "CDS/CDNSKEY") +
+                              " records are made from the stored keys");
       }
     }
     const Signer& s = *zone->signer;

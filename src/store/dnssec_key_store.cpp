@@ -56,8 +56,9 @@ Result<std::vector<DnssecKeyRecord>> load_dnssec_keys(const std::string& db_path
   return select_keys(*db, zone);
 }
 
-Result<std::vector<DnssecKeyRecord>> ensure_dnssec_key(const std::string& db_path, const std::string& zone,
-                                                       const std::function<Result<DnssecKeyRecord>()>& make_key) {
+Result<std::vector<DnssecKeyRecord>> ensure_dnssec_key(
+    const std::string& db_path, const std::string& zone,
+    const std::function<Result<DnssecKeyRecord>()>& make_key) {
   auto db = sqlite::Connection::open(db_path, false);
   if (!db) return db.error();
   if (auto s = db->exec("PRAGMA busy_timeout = 5000"); !s) return s.error();

@@ -34,8 +34,9 @@ Result<std::vector<DnssecKeyRecord>> load_dnssec_keys(const std::string& db_path
 
 // When `zone` has no key yet, inserts the one `make_key` returns, in one transaction, so
 // instances starting together end with one key, not two. Returns the zone's keys.
-Result<std::vector<DnssecKeyRecord>> ensure_dnssec_key(const std::string& db_path, const std::string& zone,
-                                                       const std::function<Result<DnssecKeyRecord>()>& make_key);
+Result<std::vector<DnssecKeyRecord>> ensure_dnssec_key(
+    const std::string& db_path, const std::string& zone,
+    const std::function<Result<DnssecKeyRecord>()>& make_key);
 
 // A roll: the keys that still sign get `retire`/`remove`, `next` is inserted; one transaction.
 Status store_dnssec_roll(const std::string& db_path, const std::string& zone, std::int64_t retire,
