@@ -350,7 +350,9 @@ class Unbound(_Peer):
 
     def __init__(self, dir, stubs, start=True, port=None, cache_max_ttl=None,
                  cache_max_negative_ttl=None, extra_server="", verbosity=1, log_queries=True,
-                 extra_interfaces=()):
+                 extra_interfaces=(), trust_anchors=()):
+        """`trust_anchors`: DS or DNSKEY lines; with any, unbound validates (DNSSEC) and
+        the stub zones are no longer declared insecure."""
         super().__init__(dir)
         self.port = port or harness.free_port(LOOPBACK)
         self.stubs = dict(stubs)
@@ -381,7 +383,7 @@ class Unbound(_Peer):
             "    outgoing-range: 64",
             "    outgoing-num-tcp: 8",
             "    incoming-num-tcp: 16",
-            '    module-config: "iterator"',
+            '    module-config: "validator iterator"' if trust_anchors else '    module-config: "iterator"',
             '    root-hints: ""',
             "    access-control: 127.0.0.0/8 allow",
             "    hide-identity: yes",
@@ -396,7 +398,12 @@ class Unbound(_Peer):
         for zone in self.stubs:
             # More specific than ".": these names are resolved through their stubs.
             lines.append(f'    local-zone: "{zone.rstrip(".")}." transparent')
-            lines.append(f'    domain-insecure: "{zone.rstrip(".")}."')
+            if not trust_anchors:
+                lines.append(f'    domain-insecure: "{zone.rstrip(".")}."')
+        for anchor in trust_anchors:
+            lines.append(f'    trust-anchor: "{anchor}"')
+        if trust_anchors:
+            lines += ["    val-log-level: 2", "    harden-dnssec-stripped: yes"]
         if extra_server:
             lines.extend("    " + l.strip() for l in extra_server.strip().splitlines())
         lines += ["", "remote-control:", "    control-enable: no", ""]
