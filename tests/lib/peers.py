@@ -618,8 +618,10 @@ class Knot(_Authoritative):
     name = "knot"
 
     def __init__(self, dir, zones, start=True, port=None, udp_workers=None, tcp_workers=None,
-                 extra_server=""):
+                 extra_server="", zone_extra=""):
+        """`zone_extra`: lines added to every zone, e.g. "module: mod-onlinesign"."""
         super().__init__(dir)
+        self.zone_extra = zone_extra
         self.port = port or harness.free_port(LOOPBACK)
         self.udp_workers = udp_workers
         self.tcp_workers = tcp_workers
@@ -668,6 +670,7 @@ class Knot(_Authoritative):
         ]
         for name in self.zones:
             lines.append(f"  - domain: {name}.")
+            lines.extend("    " + l.strip() for l in self.zone_extra.strip().splitlines() if l.strip())
         self.config_path = _write(os.path.join(d, "knot.conf"), "\n".join(lines) + "\n")
         _run(["knotc", "-c", self.config_path, "conf-check"])
 
