@@ -633,6 +633,8 @@ class Knot(_Authoritative):
 
     def _write_config(self):
         d = self.dir
+        # Knot creates its KASP database (DNSSEC keys) only inside an existing folder.
+        os.makedirs(os.path.join(d, "knot-db"), exist_ok=True)
         lines = [
             "server:",
             f'    rundir: "{d}"',
