@@ -269,6 +269,76 @@ def test_ten_values_fit_1232_bytes_and_huge_rrsets_fall_back_to_tcp():
         assert resp[2] & 0x02 == 0 and counts(resp)[1] == 41, counts(resp)
 
 
+def doctor_with_parent_ds(s, ds_lines):
+    """doctor against a parent zone (NSD) that delegates to `s` with `ds_lines`."""
+    sub = s.register()["subdomain"]
+    with tempfile.TemporaryDirectory() as tmp:
+        records = ["auth IN NS ns1.auth", "ns1.auth IN A 127.0.0.1",
+                   f"_acme-challenge.ok IN CNAME {sub}.{s.domain}.", "ok IN A 127.0.0.1"]
+        records += [l.replace(f"{s.domain}. {s.config['general'].get('static_ttl', 3600)} IN", "auth IN")
+                    for l in ds_lines]
+        with peers.Nsd(os.path.join(tmp, "nsd"), {"example.test": peers.zone_text("example.test", records)}) as nsd, \
+                peers.Unbound(os.path.join(tmp, "unbound"), {"example.test": nsd.addr,
+                                                             s.domain: f"127.0.0.1@{s.dns_port}"}) as unbound:
+            r = subprocess.run([BIN, "-c", s.config_path, "doctor", "--resolver", unbound.hostport,
+                                "--ns-port", str(s.dns_port), "ok.example.test"],
+                               capture_output=True, text=True, timeout=60)
+            print(r.stdout, flush=True)
+            return r
+
+
+def test_doctor_checks_the_ds_at_the_parent_and_the_signatures():
+    with signed_server() as s:
+        ds, _ = dnssec_lines(s)
+        good = doctor_with_parent_ds(s, ds)
+        assert good.returncode == 0, good.stdout + good.stderr
+        assert "OK    DS at the parent matches a published key of auth.example.test." in good.stdout
+        assert "OK    DNSKEY of auth.example.test. at name server #1 is signed by our key" in good.stdout
+        assert "OK    SOA of auth.example.test. at name server #1 is signed by our key" in good.stdout
+        wrong = ds[0].rsplit(" ", 1)[0] + " " + "ab" * 32
+        bad = doctor_with_parent_ds(s, [wrong])
+        assert bad.returncode == 1, bad.stdout
+        assert "FAIL  the DS at the parent names none of our keys" in bad.stdout
+        assert "fix: replace the DS at the parent with: auth.example.test. IN DS " in bad.stdout
+        none = doctor_with_parent_ds(s, [])
+        assert none.returncode == 1, none.stdout
+        assert "FAIL  no DS for auth.example.test. at the parent" in none.stdout
+
+
+def test_dnssec_cli():
+    with signed_server(start=False) as s:
+        # Before any start: `keys` has nothing to show, `ds` makes the key, `roll` rolls.
+        keys = subprocess.run([BIN, "-c", s.config_path, "dnssec", "keys"], capture_output=True, text=True, timeout=30)
+        assert keys.returncode == 1 and "no DNSSEC key stored" in keys.stderr, keys.stderr
+        ds, dnskey = dnssec_lines(s)
+        again, _ = dnssec_lines(s)
+        assert ds == again, "a second `dnssec ds` must not make another key"
+        roll = subprocess.run([BIN, "-c", s.config_path, "dnssec", "roll"], capture_output=True, text=True, timeout=30)
+        assert roll.returncode == 0 and "roll started" in roll.stdout, roll.stdout + roll.stderr
+        twice = subprocess.run([BIN, "-c", s.config_path, "dnssec", "roll"], capture_output=True, text=True, timeout=30)
+        assert twice.returncode == 1 and "already in progress" in twice.stderr, twice.stderr
+        keys = subprocess.run([BIN, "-c", s.config_path, "dnssec", "keys"], capture_output=True, text=True, timeout=30)
+        lines = keys.stdout.splitlines()
+        assert keys.returncode == 0 and len(lines) == 3, keys.stdout
+        assert "active (retiring)" in lines[1] and "published" in lines[2], keys.stdout
+        # Both keys published now: `ds` (and CDS) name both, so a parent may hold both DS
+        # through the roll; once the old key retires only the new one is named.
+        ds_now = subprocess.run([BIN, "-c", s.config_path, "dnssec", "ds"], capture_output=True, text=True,
+                                timeout=30).stdout
+        assert ds_now.count(" IN DS ") == 2 and ds[0] in ds_now, ds_now
+        assert "PRIVATE" not in keys.stdout + roll.stdout, "a private key was printed"
+        # The running server publishes both DNSKEYs and answers validate.
+        s.start()
+        out = s.dig(s.domain, "DNSKEY", "+dnssec", "+norec").stdout
+        assert out.count("\tDNSKEY\t") == 2, out
+        with tempfile.TemporaryDirectory() as tmp, \
+                peers.Unbound(tmp, {s.domain: f"127.0.0.1@{s.dns_port}"}, trust_anchors=ds) as unbound:
+            out = unbound.dig(s.domain, "SOA", "+dnssec").stdout
+            assert "ad" in dig_flags(out), out
+        usage = subprocess.run([BIN, "-c", s.config_path, "dnssec", "nope"], capture_output=True, text=True, timeout=30)
+        assert usage.returncode == 2
+
+
 if __name__ == "__main__":
     run_main([
         test_validating_unbound_and_delv_say_secure_for_every_case,
@@ -278,4 +348,6 @@ if __name__ == "__main__":
         test_compact_denial_rcode_follows_the_co_flag,
         test_bad_input_with_do_set,
         test_ten_values_fit_1232_bytes_and_huge_rrsets_fall_back_to_tcp,
+        test_doctor_checks_the_ds_at_the_parent_and_the_signatures,
+        test_dnssec_cli,
     ])
