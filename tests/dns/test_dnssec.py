@@ -339,6 +339,29 @@ def test_dnssec_cli():
         assert usage.returncode == 2
 
 
+def test_a_roll_reaches_the_running_server_on_sighup():
+    import signal
+    with signed_server() as s:
+        ds, _ = dnssec_lines(s)
+        with tempfile.TemporaryDirectory() as tmp, \
+                peers.Unbound(tmp, {s.domain: f"127.0.0.1@{s.dns_port}"}, trust_anchors=ds,
+                              cache_max_ttl=1) as unbound:
+            assert "ad" in dig_flags(unbound.dig(s.domain, "SOA", "+dnssec").stdout)
+            roll = subprocess.run([BIN, "-c", s.config_path, "dnssec", "roll"], capture_output=True, text=True,
+                                  timeout=30)
+            assert roll.returncode == 0, roll.stderr
+            os.kill(s.process.pid, signal.SIGHUP)
+            harness.wait_until(lambda: s.dig(s.domain, "DNSKEY", "+norec").stdout.count("\tDNSKEY\t") == 2, 10,
+                               what="the new key published after SIGHUP")
+            # Pre-publish: the old key still signs, so the old DS still validates everything.
+            acct = s.register()
+            assert s.update(acct, txt_value(5))[0] == 200
+            for name, rtype in ((s.domain, "DNSKEY"), (s.domain, "SOA"), (f"{acct['subdomain']}.{s.domain}", "TXT"),
+                                ("none." + s.domain, "A")):
+                out = unbound.dig(name, rtype, "+dnssec").stdout
+                assert "ad" in dig_flags(out), f"{name} {rtype} after the roll started:\n{out}"
+
+
 if __name__ == "__main__":
     run_main([
         test_validating_unbound_and_delv_say_secure_for_every_case,
@@ -350,4 +373,5 @@ if __name__ == "__main__":
         test_ten_values_fit_1232_bytes_and_huge_rrsets_fall_back_to_tcp,
         test_doctor_checks_the_ds_at_the_parent_and_the_signatures,
         test_dnssec_cli,
+        test_a_roll_reaches_the_running_server_on_sighup,
     ])

@@ -270,3 +270,27 @@ TEST_CASE("dnssec: a pre-publish roll under an injected clock never breaks valid
   REQUIRE(cds.answers() == 2);
   CHECK(rr_text(cds.answer(0)).find(std::to_string(new_key.key_tag())) != std::string::npos);
 }
+
+TEST_CASE("dnssec: a scheduled roll is due once the signing key is key_roll old, never twice") {
+  Config config;
+  config.general.domain = kZone;
+  config.dnssec.key_roll = 90 * 86400;
+  DnssecKeyRecord first;
+  first.publish = first.activate = kNow;
+  CHECK_FALSE(roll_due(config, {first}, kNow + 89 * 86400));
+  CHECK(roll_due(config, {first}, kNow + 90 * 86400));
+  // A roll in progress: the newest key does not sign yet.
+  const RollPlan plan = plan_roll(config, kNow + 90 * 86400);
+  DnssecKeyRecord old = first;
+  old.retire = plan.activate;
+  old.remove = plan.old_remove;
+  DnssecKeyRecord next;
+  next.publish = plan.publish;
+  next.activate = plan.activate;
+  CHECK_FALSE(roll_due(config, {old, next}, plan.publish + 60));
+  CHECK_FALSE(roll_due(config, {old, next}, plan.activate + 86400));
+  CHECK(roll_due(config, {old, next}, plan.activate + 90 * 86400));
+  // Manual rolls only: never due.
+  config.dnssec.key_roll = 0;
+  CHECK_FALSE(roll_due(config, {first}, kNow + 1000 * 86400));
+}
