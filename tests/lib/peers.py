@@ -334,6 +334,69 @@ class Pebble(_Peer):
         return _write(path or os.path.join(self.dir, "pebble-root.pem"), self.root_pem())
 
 
+class DirectoryFilter:
+    """An HTTPS front for one Pebble that serves its ACME directory without some fields.
+
+    A CA "without ARI" or "without profiles" is, to an RFC 8555 client, a directory
+    without `renewalInfo` or `meta.profiles`: that is all the client can see of it. Debian
+    ships different Pebbles per release (bookworm 2.4 has neither; trixie's has ARI), so
+    the tests that need such a CA filter the directory of one pinned Pebble instead of
+    depending on which Pebble the distribution has. Only the directory passes through
+    here; every URL in it still points at Pebble itself.
+
+    drop: dotted field names, e.g. ("renewalInfo", "meta.profiles").
+    Attributes: directory_url; `requests` counts the directories served.
+    """
+
+    def __init__(self, pebble, drop):
+        import http.server
+        import threading
+        self.pebble, self.drop, self.requests = pebble, tuple(drop), 0
+        front = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path != "/dir":
+                    self.send_error(404)
+                    return
+                status, body = front.pebble._get(front.pebble.directory_url)
+                assert status == 200, status
+                directory = json.loads(body)
+                for field in front.drop:
+                    *parents, leaf = field.split(".")
+                    node = directory
+                    for parent in parents:
+                        node = node.get(parent, {})
+                    node.pop(leaf, None)
+                body = json.dumps(directory).encode()
+                front.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.port = harness.free_port(LOOPBACK, both=False)
+        self.httpd = http.server.ThreadingHTTPServer((LOOPBACK, self.port), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(pebble.ca.cert, pebble.ca.key)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def directory_url(self):
+        return f"https://{LOOPBACK}:{self.port}/dir"
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+
 # ---------------------------------------------------------------------------
 # unbound
 # ---------------------------------------------------------------------------
