@@ -32,7 +32,7 @@ struct RollPlan {
 // replace the DS, and for the old DS to expire from caches).
 RollPlan plan_roll(const Config& config, std::int64_t now);
 inline constexpr std::int64_t kPropagationDelay = 120;  // instances re-read keys every 60 s
-inline constexpr std::int64_t kDsWait = 2 * 86400;
+inline constexpr std::int64_t kDsWait = std::int64_t{2} * 86400;
 
 // Starts a roll: a new key of the configured algorithm with the plan's times.
 Status start_roll(const Config& config, std::int64_t now);
