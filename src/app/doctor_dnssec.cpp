@@ -11,7 +11,7 @@ namespace {
 
 // Signatures closer to expiry than this are reported: the server re-signs at `refresh`
 // left, so a served RRSIG this old means a stale cache or a stuck server.
-constexpr std::int64_t kNearExpiry = 2 * 86400;
+constexpr std::int64_t kNearExpiry = std::int64_t{2} * 86400;
 
 using RrListPtr = std::unique_ptr<ldns_rr_list, FreeWith<ldns_rr_list_deep_free>>;
 
@@ -124,16 +124,20 @@ std::vector<DoctorFinding> dnssec_findings(const Config& config, ldns_resolver* 
   for (std::size_t n = 0; n < name_servers.size(); ++n) {
     const std::string where = "name server #" + std::to_string(n + 1);
     for (const ldns_rr_type type : {LDNS_RR_TYPE_DNSKEY, LDNS_RR_TYPE_SOA}) {
-      const char* type_name = type == LDNS_RR_TYPE_DNSKEY ? "DNSKEY" : "SOA";
+      std::string subject = type == LDNS_RR_TYPE_DNSKEY ? "DNSKEY" : "SOA";
+      subject += " of ";
+      subject += zone;
+      subject += " at ";
+      subject += where;
       const LdnsPkt reply = ask_dnssec(name_servers[n], zone, type, false);
       if (!reply) {
-        out.push_back({false, std::string(type_name) + " of " + zone + " at " + where + ": no answer", ""});
+        out.push_back({false, subject + ": no answer", ""});
         continue;
       }
       auto set = answer_of(reply, type);
       auto sigs = answer_of(reply, LDNS_RR_TYPE_RRSIG);
       if (ldns_rr_list_rr_count(sigs.get()) == 0) {
-        out.push_back({false, std::string(type_name) + " of " + zone + " at " + where + " is not signed",
+        out.push_back({false, subject + " is not signed",
                        "a secondary that serves the zone must sign it too (docs/dnssec.md)"});
         continue;
       }
@@ -150,18 +154,15 @@ std::vector<DoctorFinding> dnssec_findings(const Config& config, ldns_resolver* 
         }
       }
       if (!valid) {
-        out.push_back({false,
-                       std::string(type_name) + " of " + zone + " at " + where +
-                           ": no signature validates with our keys",
+        out.push_back({false, subject + ": no signature validates with our keys",
                        "the server answering there is not this one, or uses other keys"});
       } else if ((expires - now) % (std::int64_t{1} << 32) < kNearExpiry) {
-        out.push_back({false, std::string(type_name) + " signature at " + where + " expires within two days",
+        out.push_back({false, subject + ": its signature expires within two days",
                        "check that the server runs and its clock is right"});
       } else {
         out.push_back({true,
-                       std::string(type_name) + " of " + zone + " at " + where +
-                           " is signed by our key, valid for " + std::to_string((expires - now) / 86400) +
-                           " more day(s)",
+                       subject + " is signed by our key, valid for " +
+                           std::to_string((expires - now) / 86400) + " more day(s)",
                        ""});
       }
     }
