@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string_view>
+#include <vector>
 
 #include "dns/signer.hpp"
 #include "dns/wire.hpp"
@@ -84,6 +85,7 @@ class Renderer {
         write_negative_soa();
         if (signer_ != nullptr) write_denial(current, owner, result == NameResult::nxdomain);
       }
+      write_wildcard_proofs();
       return;
     }
   }
@@ -126,7 +128,7 @@ class Renderer {
       const std::size_t target_offset = w_.size() + 12;
       const std::size_t start = w_.size();
       write_rr(owner, rrtype::CNAME, cname->ttl, target.data(), target.size());
-      sign_answer(start);
+      sign_answer(start, exact ? nullptr : &node, name, owner);
       bool inside = false;
       const bool readable =
           relative_name_of(target.data(), target.size(), zone_.origin_wire(), zone_.origin_labels(),
@@ -139,7 +141,7 @@ class Renderer {
     if (set != nullptr) {
       const std::size_t start = w_.size();
       write_rrset(owner, *set);
-      sign_answer(start);
+      sign_answer(start, exact ? nullptr : &node, name, owner);
       return NameResult::answered;
     }
     if (exact && q_.qtype == rrtype::TXT) {
@@ -160,8 +162,66 @@ class Renderer {
     return kind;
   }
 
-  void sign_answer(std::size_t start) {
-    if (signer_ != nullptr) ancount_ += signer_->sign_records(w_, start, w_.size(), now_);
+  // Signs the RRset written since `start`. An answer synthesized from `wildcard` is
+  // signed over the wildcard's owner (RFC 4035 5.3.2) and owes a proof that `name` (at
+  // `owner` in the message) does not exist, written into the authority section later.
+  void sign_answer(std::size_t start, const ZoneNode* wildcard = nullptr, std::string_view name = {},
+                   std::uint16_t owner = 0) {
+    if (signer_ == nullptr) return;
+    std::size_t skip = 0;
+    if (wildcard != nullptr && proof_count_ < kMaxProofs && wildcard_provable(wildcard->name, name, skip)) {
+      const std::uint16_t sigs = signer_->sign_records(w_, start, w_.size(), now_, &wildcard_wire(*wildcard));
+      ancount_ += sigs;
+      if (sigs != 0) proofs_[proof_count_++] = WildcardProof{owner, skip, wildcard};
+      return;
+    }
+    ancount_ += signer_->sign_records(w_, start, w_.size(), now_);
+  }
+
+  // The proof NSEC "\000.*.<encloser>" .. "\000.<name>" sorts between the wildcard and
+  // the name only when the name's label below the encloser sorts after "*" (RFC 4034
+  // 6.1), true for every hostname label; other names are signed as themselves, as an
+  // existing name would be (valid too, it only costs a signature per name).
+  // `skip` gets the number of the name's labels above that label.
+  static bool wildcard_provable(std::string_view wildcard, std::string_view name, std::size_t& skip) {
+    const std::string_view encloser = wildcard.size() > 2 ? wildcard.substr(2) : std::string_view{};
+    if (name.size() <= encloser.size() + (encloser.empty() ? 0 : 1)) return false;
+    std::string_view prefix = encloser.empty() ? name : name.substr(0, name.size() - encloser.size() - 1);
+    const auto dot = prefix.rfind('.');
+    const std::string_view label = dot == std::string_view::npos ? prefix : prefix.substr(dot + 1);
+    skip = static_cast<std::size_t>(std::count(prefix.begin(), prefix.end(), '.'));
+    return !label.empty() && label.size() < kMaxLabel && label.compare("*") > 0;
+  }
+
+  // The wildcard's owner in lowercase wire form (signed path only: it allocates once
+  // per thread).
+  const std::vector<std::uint8_t>& wildcard_wire(const ZoneNode& wildcard) const {
+    thread_local std::vector<std::uint8_t> wire;
+    wire.clear();
+    append_wire(wire, wildcard.name);
+    wire.insert(wire.end(), zone_.origin_wire().begin(), zone_.origin_wire().end());
+    return wire;
+  }
+
+  static void append_wire(std::vector<std::uint8_t>& out, std::string_view relative) {
+    while (!relative.empty()) {
+      const auto dot = relative.find('.');
+      const std::string_view label = relative.substr(0, dot);
+      out.push_back(static_cast<std::uint8_t>(label.size()));
+      out.insert(out.end(), label.begin(), label.end());
+      if (dot == std::string_view::npos) break;
+      relative.remove_prefix(dot + 1);
+    }
+  }
+
+  void write_wildcard_proofs() {
+    for (int i = 0; i < proof_count_; ++i) {
+      const std::size_t start = w_.size();
+      Signer::write_wildcard_nsec(w_, proofs_[i].owner_offset, proofs_[i].skip_labels,
+                                  wildcard_wire(*proofs_[i].wildcard), zone_.negative_ttl);
+      ++nscount_;
+      nscount_ += signer_->sign_records(w_, start, w_.size(), now_);
+    }
   }
 
   // RFC 9824 compact denial after the negative SOA: its RRSIG, then one NSEC at the
@@ -284,6 +344,17 @@ class Renderer {
   WireWriter& w_;
   const Signer* signer_;
   std::size_t last_record_start_ = 0;
+  // Wildcard answers in this response (one per name of a CNAME chain at most).
+  // Trivial members: an unsigned answer pays nothing for them.
+  struct WildcardProof {
+    std::uint16_t owner_offset;
+    std::size_t skip_labels;
+    const ZoneNode* wildcard;
+  };
+  static constexpr int kMaxProofs = kMaxCnameHops + 1;
+  WildcardProof
+      proofs_[kMaxProofs];  // NOLINT(cppcoreguidelines-pro-type-member-init): read below proof_count_ only
+  int proof_count_ = 0;
 };
 
 void write_header(WireWriter& w, const ParsedQuery& q) {

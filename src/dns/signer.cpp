@@ -195,31 +195,72 @@ bool Signer::write_cached(WireWriter& w, std::uint16_t owner_pointer, std::uint3
   return !w.overflow();
 }
 
-std::uint16_t Signer::sign_records(WireWriter& w, std::size_t start, std::size_t end,
-                                   std::int64_t now) const {
-  if (start >= end || end > w.size() || w.overflow()) return 0;
+void Signer::write_wildcard_nsec(WireWriter& w, std::size_t qname_offset, std::size_t skip_labels,
+                                 const std::vector<std::uint8_t>& wildcard_owner, std::uint32_t ttl) {
+  // The label directly below the closest encloser starts `skip_labels` labels in.
+  std::size_t at = qname_offset;
+  for (std::size_t i = 0; i < skip_labels && at < w.size() && w.data()[at] != 0; ++i) at += 1u + w.data()[at];
+  std::size_t end = at;
+  while (end < w.size() && w.data()[end] != 0) end += 1u + w.data()[end];
+  const std::size_t tail_size = end + 1 - at;  // that label and the encloser
+  const std::uint8_t first = w.data()[at];     // < 63: the caller checked
+  w.u8(1);
+  w.u8(0);
+  w.bytes(wildcard_owner.data(), wildcard_owner.size());
+  w.u16(rrtype::NSEC);
+  w.u16(kClassIn);
+  w.u32(ttl);
+  w.u16(static_cast<std::uint16_t>(tail_size + 1 + 8));  // next name, then an 8-byte bitmap
+  // Next: the encloser's child label on the way to the query name with a zero octet
+  // appended: the first name after that child and its whole subtree (RFC 4471 3.1.2), so
+  // neither the query name nor any name between it and the encloser exists.
+  // "\000.<qname>" would not do: it would claim the query name has a child.
+  w.u8(static_cast<std::uint8_t>(first + 1));
+  for (std::size_t i = 1; i <= first; ++i) w.u8(ascii_lower(w.data()[at + i]));
+  w.u8(0);
+  for (std::size_t i = 1u + first; i < tail_size; ++i) w.u8(ascii_lower(w.data()[at + i]));
+  // Window 0, 6 octets: RRSIG (46) and NSEC (47), the types of this (invented) owner.
+  w.u8(0);
+  w.u8(6);
+  for (int i = 0; i < 5; ++i) w.u8(0);
+  w.u8(0x03);
+}
+
+std::uint16_t Signer::sign_records(WireWriter& w, std::size_t start, std::size_t end, std::int64_t now,
+                                   const std::vector<std::uint8_t>* wildcard_owner) const {
+  if (start >= end || end > w.size() || w.overflow() || start >= 0x4000) return 0;
   thread_local std::string key;
   thread_local std::vector<std::string> rdatas;
   thread_local std::vector<std::uint8_t> owner;
   const std::span<const std::uint8_t> msg(w.data(), w.size());
   const std::uint8_t* p = w.data();
-  if ((p[start] & 0xC0) != 0xC0) return 0;
-  const auto owner_pointer = static_cast<std::uint16_t>(read_u16(p + start) & 0x3FFF);
-  std::size_t name_at = owner_pointer;
-  if (!read_name(msg, name_at, &owner)) return 0;
+  // The owner: a compression pointer (answers), or written in full (a wildcard NSEC).
+  std::uint16_t owner_pointer = 0;
+  std::size_t fields = start;
+  if ((p[start] & 0xC0) == 0xC0) {
+    owner_pointer = static_cast<std::uint16_t>(read_u16(p + start) & 0x3FFF);
+    std::size_t name_at = owner_pointer;
+    if (!read_name(msg, name_at, &owner)) return 0;
+    fields = start + 2;
+  } else {
+    owner_pointer = static_cast<std::uint16_t>(start);
+    if (!read_name(msg, fields, &owner)) return 0;
+  }
+  if (wildcard_owner != nullptr) owner = *wildcard_owner;
   std::uint8_t labels = 0;
   for (std::size_t i = 0; owner[i] != 0; i += 1u + owner[i]) ++labels;
   if (owner.size() > 1 && owner[0] == 1 && owner[1] == '*') --labels;  // RFC 4034 3.1.3
-  const std::uint16_t type = read_u16(p + start + 2);
-  const std::uint32_t ttl = read_u32(p + start + 6);
+  const std::uint16_t type = read_u16(p + fields);
+  const std::uint32_t ttl = read_u32(p + fields + 4);
   std::size_t count = 0;
-  for (std::size_t pos = start; pos + 12 <= end;) {
-    const std::size_t size = read_u16(p + pos + 10);
+  for (std::size_t pos = start; pos < end;) {
+    if (!read_name(msg, pos) || pos + 10 > end) return 0;
+    const std::size_t size = read_u16(p + pos + 8);
     if (count == rdatas.size()) rdatas.emplace_back();
     rdatas[count].clear();
-    append_canonical_rdata(rdatas[count], type, p + pos + 12, size);
+    append_canonical_rdata(rdatas[count], type, p + pos + 10, size);
     ++count;
-    pos += 12 + size;
+    pos += 10 + size;
   }
   std::sort(rdatas.begin(), rdatas.begin() + static_cast<std::ptrdiff_t>(count));
   // Duplicates collapse in canonical form (RFC 4034 6.3).

@@ -57,7 +57,18 @@ class Signer {
   // Appends one RRSIG per signing key covering the records in [start, end) of `w`, all
   // written by the responder with one owner (a compression pointer to an uncompressed
   // name), type and TTL. Returns the number of RRSIG records written (0 on overflow).
-  std::uint16_t sign_records(WireWriter& w, std::size_t start, std::size_t end, std::int64_t now) const;
+  // `wildcard_owner` (lowercase wire "*.<closest encloser>"), for an answer synthesized
+  // from a wildcard: signed over that owner with its label count (RFC 4035 5.3.2), so one
+  // signature serves every name the wildcard answers for.
+  std::uint16_t sign_records(WireWriter& w, std::size_t start, std::size_t end, std::int64_t now,
+                             const std::vector<std::uint8_t>* wildcard_owner = nullptr) const;
+
+  // The proof that accompanies a wildcard answer (RFC 4035 3.1.3.3): an NSEC whose owner
+  // "\000.<wildcard>" and next name "\000.<qname>" cover the query name (at
+  // `qname_offset`, uncompressed) and nothing else, so the name is shown not to exist
+  // while the wildcard is not denied. The owner is written in full.
+  static void write_wildcard_nsec(WireWriter& w, std::size_t qname_offset, std::size_t skip_labels,
+                                  const std::vector<std::uint8_t>& wildcard_owner, std::uint32_t ttl);
 
   // The compact-denial NSEC at the (uncompressed) name at `owner_offset`; `types` are
   // the bitmap's types, any order.

@@ -13,7 +13,8 @@ import peers
 from harness import BIN, Server, run_main, txt_value
 
 RECORDS_EXTRA = ["*.wild.{d}. TXT \"Wild Card\"", "www.{d}. CNAME Target.{d}.", "target.{d}. A 192.0.2.1",
-                 "{d}. MX 10 Mail.{d}.", "mail.{d}. A 192.0.2.2", "deep.ent.{d}. TXT \"below an empty non-terminal\""]
+                 "{d}. MX 10 Mail.{d}.", "mail.{d}. A 192.0.2.2",
+                 "*.walias.{d}. CNAME www.{d}.", "deep.ent.{d}. TXT \"below an empty non-terminal\""]
 
 
 def signed_server(enabled=True, algorithm=None, workdir=None, start=True):
@@ -79,6 +80,8 @@ def cases(s, expected):
         (d, "AAAA", "NOERROR", None),                 # NODATA at the apex
         ("anything.wild." + d, "TXT", "NOERROR", ["Wild Card"]),
         ("anything.wild." + d, "A", "NOERROR", None),  # NODATA via the wildcard
+        ("b.a.wild." + d, "TXT", "NOERROR", ["Wild Card"]),  # two labels below the encloser
+        ("x-y.walias." + d, "A", "NOERROR", None),   # wildcard CNAME -> CNAME -> A
         ("wild." + d, "TXT", "NOERROR", None),        # empty non-terminal
         ("ent." + d, "A", "NOERROR", None),
         ("www." + d, "A", "NOERROR", None),           # CNAME then the target's A
