@@ -81,6 +81,7 @@ def cases(s, expected):
         ("anything.wild." + d, "TXT", "NOERROR", ["Wild Card"]),
         ("anything.wild." + d, "A", "NOERROR", None),  # NODATA via the wildcard
         ("b.a.wild." + d, "TXT", "NOERROR", ["Wild Card"]),  # two labels below the encloser
+        ("!x.wild." + d, "TXT", "NOERROR", ["Wild Card"]),   # sorts before '*': signed as itself
         ("x-y.walias." + d, "A", "NOERROR", None),   # wildcard CNAME -> CNAME -> A
         ("wild." + d, "TXT", "NOERROR", None),        # empty non-terminal
         ("ent." + d, "A", "NOERROR", None),
