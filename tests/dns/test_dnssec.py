@@ -343,6 +343,26 @@ def test_dnssec_cli():
         assert usage.returncode == 2
 
 
+def test_wildcard_at_the_apex_validates():
+    d = "auth.example.test"
+    records = [f"{d}. A 127.0.0.1", f"ns1.{d}. A 127.0.0.1", f"{d}. NS ns1.{d}.", f"*.{d}. MX 10 mail.{d}.",
+               f"mail.{d}. A 192.0.2.2"]
+    with Server(sections={"general": {"records": records}, "dnssec": {"enabled": True}}) as s:
+        acct = s.register()
+        assert s.update(acct, txt_value(3))[0] == 200
+        ds, _ = dnssec_lines(s)
+        with tempfile.TemporaryDirectory() as tmp, \
+                peers.Unbound(tmp, {d: f"127.0.0.1@{s.dns_port}"}, trust_anchors=ds) as unbound:
+            for name, rtype, want in (("zzz." + d, "MX", "mail"), ("a.b." + d, "MX", "mail"),
+                                      ("zzz." + d, "TXT", None), (f"{acct['subdomain']}.{d}", "TXT", txt_value(3)),
+                                      # below a registered name: not covered by the wildcard (RFC 4592)
+                                      (f"x.{acct['subdomain']}.{d}", "MX", None)):
+                out = unbound.dig(name, rtype, "+dnssec").stdout
+                assert status_of(out) == "NOERROR" and "ad" in dig_flags(out), f"{name} {rtype}:\n{out}"
+                if want:
+                    assert want in out, out
+
+
 def test_a_roll_reaches_the_running_server_on_sighup():
     import signal
     with signed_server() as s:
@@ -378,4 +398,5 @@ if __name__ == "__main__":
         test_doctor_checks_the_ds_at_the_parent_and_the_signatures,
         test_dnssec_cli,
         test_a_roll_reaches_the_running_server_on_sighup,
+        test_wildcard_at_the_apex_validates,
     ])
