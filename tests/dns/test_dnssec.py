@@ -343,6 +343,20 @@ def test_dnssec_cli():
         assert usage.returncode == 2
 
 
+def test_instances_on_one_database_share_the_key():
+    with signed_server() as first:
+        second = Server(sections={"general": {"records": first.config["general"]["records"]},
+                                  "dnssec": {"enabled": True},
+                                  "database": {"connection": first.db_path}})
+        try:
+            keys = [x.dig(x.domain, "DNSKEY", "+short", "+norec").stdout.strip() for x in (first, second)]
+            assert keys[0] and keys[0] == keys[1], keys
+            assert len(keys[0].splitlines()) == 1, keys
+        finally:
+            second.close()
+        assert oct(os.stat(first.db_path).st_mode & 0o777) == "0o600"
+
+
 def test_wildcard_at_the_apex_validates():
     d = "auth.example.test"
     records = [f"{d}. A 127.0.0.1", f"ns1.{d}. A 127.0.0.1", f"{d}. NS ns1.{d}.", f"*.{d}. MX 10 mail.{d}.",
@@ -399,4 +413,5 @@ if __name__ == "__main__":
         test_dnssec_cli,
         test_a_roll_reaches_the_running_server_on_sighup,
         test_wildcard_at_the_apex_validates,
+        test_instances_on_one_database_share_the_key,
     ])
