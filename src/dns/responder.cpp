@@ -178,11 +178,11 @@ class Renderer {
     ancount_ += signer_->sign_records(w_, start, w_.size(), now_);
   }
 
-  // The proof NSEC "\000.*.<encloser>" .. "\000.<name>" sorts between the wildcard and
-  // the name only when the name's label below the encloser sorts after "*" (RFC 4034
-  // 6.1), true for every hostname label; other names are signed as themselves, as an
-  // existing name would be (valid too, it only costs a signature per name).
-  // `skip` gets the number of the name's labels above that label.
+  // The proof NSEC "\000.*.<encloser>" .. "<label>\000.<encloser>" (label: the name's
+  // label directly below the encloser) sorts between the wildcard and the name only when
+  // that label sorts after "*" (RFC 4034 6.1) and can grow by one octet: true for every
+  // hostname label. Other names are signed as themselves, as an existing name would be
+  // (valid too). `skip` gets the number of the name's labels above that label.
   static bool wildcard_provable(std::string_view wildcard, std::string_view name, std::size_t& skip) {
     const std::string_view encloser = wildcard.size() > 2 ? wildcard.substr(2) : std::string_view{};
     if (name.size() <= encloser.size() + (encloser.empty() ? 0 : 1)) return false;
@@ -352,8 +352,8 @@ class Renderer {
     const ZoneNode* wildcard;
   };
   static constexpr int kMaxProofs = kMaxCnameHops + 1;
-  WildcardProof
-      proofs_[kMaxProofs];  // NOLINT(cppcoreguidelines-pro-type-member-init): read below proof_count_ only
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): only read below proof_count_
+  WildcardProof proofs_[kMaxProofs];
   int proof_count_ = 0;
 };
 
