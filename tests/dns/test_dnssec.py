@@ -307,6 +307,13 @@ def test_doctor_checks_the_ds_at_the_parent_and_the_signatures():
         none = doctor_with_parent_ds(s, [])
         assert none.returncode == 1, none.stdout
         assert "FAIL  no DS for auth.example.test. at the parent" in none.stdout
+    # Signatures valid for less than two days are reported (validity 2 d, back-dated 1 h).
+    with Server(sections={"dnssec": {"enabled": True, "signature_validity": "2d", "refresh": "1d"}}) as s:
+        ds, _ = dnssec_lines(s)
+        short = doctor_with_parent_ds(s, ds)
+        assert short.returncode == 1, short.stdout
+        assert "FAIL  SOA of auth.example.test. at name server #1: its signature expires within two days" \
+            in short.stdout, short.stdout
 
 
 def test_dnssec_cli():
