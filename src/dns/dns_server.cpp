@@ -165,6 +165,7 @@ class DnsServerImpl : public DnsServer {
     const std::int64_t now = std::time(nullptr);
     std::shared_ptr<const Signer> signer = signer_;
     if (signer_ != nullptr) {
+      start_scheduled_roll(now);                       // SIGHUP does what the minute timer does, at once
       auto loaded = load_signer(config_, now, false);  // [dnssec] itself needs a restart
       if (!loaded) return loaded.error();
       signer = *loaded;
@@ -191,15 +192,19 @@ class DnsServerImpl : public DnsServer {
   std::unique_ptr<NotifySender> notify_;
 
   // Called with dnssec_mutex_ held.
-  void refresh_keys(std::int64_t now) {
+  void start_scheduled_roll(std::int64_t now) {
     auto rows = load_dnssec_keys(config_.database.connection, config_.general.domain);
     if (!rows) return log::warning("dnssec: cannot read the keys", {{"error", rows.error().message}});
-    if (roll_due(config_, *rows, now)) {
-      if (auto s = start_roll(config_, now); !s) {
-        return log::error("dnssec: the scheduled key roll did not start", {{"error", s.error().message}});
-      }
-      log::info("dnssec: scheduled key roll started");
+    if (!roll_due(config_, *rows, now)) return;
+    if (auto s = start_roll(config_, now); !s) {
+      return log::error("dnssec: the scheduled key roll did not start", {{"error", s.error().message}});
     }
+    log::info("dnssec: scheduled key roll started");
+  }
+
+  // Called with dnssec_mutex_ held.
+  void refresh_keys(std::int64_t now) {
+    start_scheduled_roll(now);
     auto signer = load_signer(config_, now, false);
     if (!signer) return log::warning("dnssec: cannot load the keys", {{"error", signer.error().message}});
     const std::string phase = key_phase(**signer, now);

@@ -7,6 +7,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import time
 
 import harness
 import peers
@@ -364,6 +365,35 @@ def test_instances_on_one_database_share_the_key():
         assert oct(os.stat(first.db_path).st_mode & 0o777) == "0o600"
 
 
+def test_a_scheduled_roll_starts_when_the_key_is_key_roll_old():
+    import signal
+    with signed_server() as s:
+        ds, _ = dnssec_lines(s)
+        # The key was made now; key_roll = 1d and the key's dates moved 2 days back make
+        # it due. The config change needs a restart ([dnssec] is read at start).
+        s.stop()
+        s.config["dnssec"]["key_roll"] = "1d"
+        s.write_config()
+        subprocess.run(["sqlite3", s.db_path, "UPDATE dnssec_keys SET created = created - 172800, "
+                        "publish = publish - 172800, activate = activate - 172800"], check=True, timeout=30)
+        s.start()
+        assert s.dig(s.domain, "DNSKEY", "+norec").stdout.count("\tDNSKEY\t") == 1
+        os.kill(s.process.pid, signal.SIGHUP)  # the minute timer, without the minute
+        harness.wait_until(lambda: s.dig(s.domain, "DNSKEY", "+norec").stdout.count("\tDNSKEY\t") == 2, 10,
+                           what="the scheduled roll's new key published")
+        assert "dnssec: scheduled key roll started" in s.process.output()
+        keys = subprocess.run([BIN, "-c", s.config_path, "dnssec", "keys"], capture_output=True, text=True,
+                              timeout=30).stdout
+        assert "active (retiring)" in keys and "published" in keys, keys
+        # Another SIGHUP does not start a second roll while this one runs.
+        os.kill(s.process.pid, signal.SIGHUP)
+        time.sleep(1)
+        assert s.process.output().count("dnssec: scheduled key roll started") == 1
+        with tempfile.TemporaryDirectory() as tmp, \
+                peers.Unbound(tmp, {s.domain: f"127.0.0.1@{s.dns_port}"}, trust_anchors=ds) as unbound:
+            assert "ad" in dig_flags(unbound.dig(s.domain, "SOA", "+dnssec").stdout)
+
+
 def test_wildcard_at_the_apex_validates():
     d = "auth.example.test"
     records = [f"{d}. A 127.0.0.1", f"ns1.{d}. A 127.0.0.1", f"{d}. NS ns1.{d}.", f"*.{d}. MX 10 mail.{d}.",
@@ -421,4 +451,5 @@ if __name__ == "__main__":
         test_a_roll_reaches_the_running_server_on_sighup,
         test_wildcard_at_the_apex_validates,
         test_instances_on_one_database_share_the_key,
+        test_a_scheduled_roll_starts_when_the_key_is_key_roll_old,
     ])
