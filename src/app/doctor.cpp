@@ -17,6 +17,7 @@
 
 #include "acme_client/acme_service.hpp"
 #include "app/app.hpp"
+#include "app/doctor_dnssec.hpp"
 #include "common/encoding.hpp"
 #include "common/ldns_handles.hpp"
 #include "store/store.hpp"
@@ -168,6 +169,7 @@ class Doctor {
   int run() {
     load_subdomains();
     check_delegation();
+    if (config_.dnssec.enabled) check_dnssec();
     for (const auto& name : options_.names) {
       check_name(lower_fqdn(name));
       check_dns_account(lower_fqdn(name));
@@ -179,6 +181,21 @@ class Doctor {
   }
 
  private:
+  void check_dnssec() {
+    std::vector<ldns_resolver*> servers;
+    for (auto& d : direct_) servers.push_back(d.get());
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    for (const auto& f : dnssec_findings(config_, resolver_.get(), servers, now)) {
+      if (f.ok) {
+        report_.ok(f.what);
+      } else {
+        report_.fail(f.what, f.fix);
+      }
+    }
+  }
+
   // The accounts' subdomains, so a CNAME to a name nobody registered is caught. The
   // database is only opened when it exists: the doctor must never create one.
   void load_subdomains() {

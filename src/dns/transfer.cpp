@@ -154,6 +154,9 @@ class ZoneStream final : public TransferStream {
     for (const auto& node : zone_->nodes()) {
       for (const auto& set : node.rrsets) {
         if (set.type == rrtype::SOA) continue;
+        // DNSSEC (DNSSEC.md) signs online and only for DO=1 queries: the keys stay with
+        // this server and secondaries get the unsigned zone (docs/dnssec.md says why).
+        if (set.type == 48 || set.type == 59 || set.type == 60) continue;  // DNSKEY, CDS, CDNSKEY
         for (const auto& rdata : set.rdatas) statics_.push_back({&node.name, &set, &rdata});
       }
     }

@@ -36,6 +36,20 @@ const std::vector<const char*>& migrations() {
       ");",
       // 3: dns-persist-01 records (persist_store.cpp).
       store_detail::persist_migration_sql(),
+      // 4: DNSSEC keys (store/dnssec_key_store.cpp): one row per key, times in unix
+      // seconds (RFC 7583 publish/activate/retire/remove). The private key is PKCS#8 PEM.
+      "CREATE TABLE IF NOT EXISTS dnssec_keys ("
+      "  id          INTEGER PRIMARY KEY AUTOINCREMENT,"
+      "  zone        TEXT NOT NULL,"
+      "  algorithm   INTEGER NOT NULL,"
+      "  flags       INTEGER NOT NULL,"
+      "  private_key TEXT NOT NULL,"
+      "  created     INTEGER NOT NULL,"
+      "  publish     INTEGER NOT NULL,"
+      "  activate    INTEGER NOT NULL,"
+      "  retire      INTEGER,"
+      "  remove      INTEGER"
+      ");",
   };
   return list;
 }

@@ -413,7 +413,9 @@ class Unbound(_Peer):
 
     def __init__(self, dir, stubs, start=True, port=None, cache_max_ttl=None,
                  cache_max_negative_ttl=None, extra_server="", verbosity=1, log_queries=True,
-                 extra_interfaces=()):
+                 extra_interfaces=(), trust_anchors=()):
+        """`trust_anchors`: DS or DNSKEY lines; with any, unbound validates (DNSSEC) and
+        the stub zones are no longer declared insecure."""
         super().__init__(dir)
         self.port = port or harness.free_port(LOOPBACK)
         self.stubs = dict(stubs)
@@ -444,7 +446,7 @@ class Unbound(_Peer):
             "    outgoing-range: 64",
             "    outgoing-num-tcp: 8",
             "    incoming-num-tcp: 16",
-            '    module-config: "iterator"',
+            '    module-config: "validator iterator"' if trust_anchors else '    module-config: "iterator"',
             '    root-hints: ""',
             "    access-control: 127.0.0.0/8 allow",
             "    hide-identity: yes",
@@ -459,7 +461,12 @@ class Unbound(_Peer):
         for zone in self.stubs:
             # More specific than ".": these names are resolved through their stubs.
             lines.append(f'    local-zone: "{zone.rstrip(".")}." transparent')
-            lines.append(f'    domain-insecure: "{zone.rstrip(".")}."')
+            if not trust_anchors:
+                lines.append(f'    domain-insecure: "{zone.rstrip(".")}."')
+        for anchor in trust_anchors:
+            lines.append(f'    trust-anchor: "{anchor}"')
+        if trust_anchors:
+            lines += ["    val-log-level: 2", "    harden-dnssec-stripped: yes"]
         if extra_server:
             lines.extend("    " + l.strip() for l in extra_server.strip().splitlines())
         lines += ["", "remote-control:", "    control-enable: no", ""]
@@ -674,8 +681,10 @@ class Knot(_Authoritative):
     name = "knot"
 
     def __init__(self, dir, zones, start=True, port=None, udp_workers=None, tcp_workers=None,
-                 extra_server=""):
+                 extra_server="", zone_extra=""):
+        """`zone_extra`: lines added to every zone, e.g. "module: mod-onlinesign"."""
         super().__init__(dir)
+        self.zone_extra = zone_extra
         self.port = port or harness.free_port(LOOPBACK)
         self.udp_workers = udp_workers
         self.tcp_workers = tcp_workers
@@ -687,6 +696,8 @@ class Knot(_Authoritative):
 
     def _write_config(self):
         d = self.dir
+        # Knot creates its KASP database (DNSSEC keys) only inside an existing folder.
+        os.makedirs(os.path.join(d, "knot-db"), exist_ok=True)
         lines = [
             "server:",
             f'    rundir: "{d}"',
@@ -724,6 +735,7 @@ class Knot(_Authoritative):
         ]
         for name in self.zones:
             lines.append(f"  - domain: {name}.")
+            lines.extend("    " + l.strip() for l in self.zone_extra.strip().splitlines() if l.strip())
         self.config_path = _write(os.path.join(d, "knot.conf"), "\n".join(lines) + "\n")
         _run(["knotc", "-c", self.config_path, "conf-check"])
 
