@@ -38,6 +38,9 @@ TEST_PKGS=(
   sqlite3 curl openssl python3 procps iproute2
   bind9-dnsutils knot-dnsutils dnsperf
   unbound nsd knot bind9 pebble lego certbot
+  # DNSSEC tests: dnssec-keygen/-signzone/-dsfromkey sign the e2e parent zone; keymgr
+  # (in knot) gives a signing Knot's DS; delv is in bind9-dnsutils.
+  bind9-utils
   systemd python3-yaml
   postgresql
   debootstrap systemd-container

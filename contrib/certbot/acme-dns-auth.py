@@ -17,6 +17,15 @@ Settings (environment):
     ACMEDNS_FORCE_REGISTER "1"/"true" to register again even when stored
     ACMEDNS_CA_BUNDLE      CA file for an https API (default: system trust store)
     ACMEDNS_TIMEOUT        HTTP timeout in seconds (default 30)
+    ACMEDNS_PROPAGATION_SERVERS
+                           comma-separated DNS servers ("192.0.2.10", "ns2.example:53",
+                           "[2001:db8::10]:53") that must serve the new value before the
+                           hook returns, e.g. the secondaries of a hidden acme-dnsd
+                           primary: certbot tells the CA to validate as soon as the hook
+                           exits, and a CA that asks a secondary before its transfer
+                           fails the challenge. Default: none (return after /update).
+    ACMEDNS_PROPAGATION_TIMEOUT
+                           seconds to wait for them (default 120); then the hook fails
 
 Usage:
     certbot certonly --manual --preferred-challenges dns \\
@@ -30,9 +39,13 @@ Python 3 standard library only.
 import http.client
 import json
 import os
+import secrets
+import socket
 import ssl
+import struct
 import sys
 import tempfile
+import time
 import urllib.parse
 
 
@@ -46,6 +59,9 @@ ALLOW_FROM = [c.strip() for c in os.environ.get("ACMEDNS_ALLOW_FROM", "").split(
 FORCE_REGISTER = _env_bool("ACMEDNS_FORCE_REGISTER")
 CA_BUNDLE = os.environ.get("ACMEDNS_CA_BUNDLE") or None
 TIMEOUT = float(os.environ.get("ACMEDNS_TIMEOUT", "30"))
+PROPAGATION_SERVERS = [s.strip() for s in os.environ.get("ACMEDNS_PROPAGATION_SERVERS", "").split(",")
+                       if s.strip()]
+PROPAGATION_TIMEOUT = float(os.environ.get("ACMEDNS_PROPAGATION_TIMEOUT", "120"))
 
 
 class HookError(Exception):
@@ -77,6 +93,92 @@ def _request(method, path, body=None, headers=None):
         raise HookError(f"{method} {URL}{path}: {e}") from e
     finally:
         conn.close()
+
+
+def _server_address(text):
+    """ "host", "host:port", "[v6]:port" or a bare IPv6 address -> (host, port)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else 53
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        return host, int(port)
+    return text, 53
+
+
+def _skip_name(msg, pos):
+    while True:
+        length = msg[pos]
+        if length >= 0xC0:
+            return pos + 2
+        if length == 0:
+            return pos + 1
+        pos += 1 + length
+
+
+def _txt_values(msg, qid):
+    """The TXT strings of the answer section (joined per record), or None if the
+    message is not a usable answer to query `qid`."""
+    ident, flags, qdcount, ancount = struct.unpack("!HHHH", msg[:8])
+    if ident != qid or not flags & 0x8000:
+        return None
+    pos = 12
+    for _ in range(qdcount):
+        pos = _skip_name(msg, pos) + 4
+    values = []
+    for _ in range(ancount):
+        pos = _skip_name(msg, pos)
+        rtype, _, _, rdlength = struct.unpack("!HHIH", msg[pos:pos + 10])
+        pos += 10
+        if rtype == 16:
+            rdata, strings, i = msg[pos:pos + rdlength], [], 0
+            while i < len(rdata):
+                strings.append(rdata[i + 1:i + 1 + rdata[i]])
+                i += 1 + rdata[i]
+            values.append(b"".join(strings).decode(errors="replace"))
+        pos += rdlength
+    return values
+
+
+def _query_txt(server, name):
+    """TXT values of `name` at one server: UDP, and TCP when the answer is truncated."""
+    host, port = _server_address(server)
+    qid = secrets.randbelow(65536)
+    qname = b"".join(bytes([len(label)]) + label.encode() for label in name.rstrip(".").split(".")) + b"\0"
+    query = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack("!HH", 16, 1)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.settimeout(2.0)
+        s.sendto(query, (host, port))
+        answer = s.recv(65535)
+    if len(answer) > 2 and answer[2] & 0x02:  # TC
+        with socket.create_connection((host, port), timeout=5.0) as s:
+            s.sendall(struct.pack("!H", len(query)) + query)
+            data = b""
+            while len(data) < 2 or len(data) < 2 + struct.unpack("!H", data[:2])[0]:
+                chunk = s.recv(65535)
+                if not chunk:
+                    break
+                data += chunk
+            answer = data[2:]
+    return _txt_values(answer, qid) or []
+
+
+def wait_for_propagation(fulldomain, value):
+    """Returns once every ACMEDNS_PROPAGATION_SERVERS answers `value` for `fulldomain`."""
+    deadline = time.monotonic() + PROPAGATION_TIMEOUT
+    for server in PROPAGATION_SERVERS:
+        while True:
+            try:
+                if value in _query_txt(server, fulldomain):
+                    break
+                problem = "the value is not served yet"
+            except (OSError, ValueError, struct.error, IndexError) as e:
+                problem = str(e)
+            if time.monotonic() >= deadline:
+                raise HookError(f"{server} does not serve the new TXT value of {fulldomain} after "
+                                f"{PROPAGATION_TIMEOUT:g} s ({problem})")
+            time.sleep(0.2)
 
 
 def load_storage():
@@ -165,6 +267,7 @@ def auth_hook():
     if new:
         announce(domain, account)
     update(account, value)
+    wait_for_propagation(account["fulldomain"], value)
 
 
 def register_cli(domains):

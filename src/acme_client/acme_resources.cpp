@@ -105,9 +105,19 @@ Result<Authorization> fetch_authorization(AcmeSession& session, const std::strin
   }
   if (const auto it = json.find("challenges"); it != json.end() && it->is_array()) {
     for (const auto& entry : *it) {
-      Challenge challenge{text(entry, "type"), text(entry, "url"), text(entry, "token"),
-                          text(entry, "status"), nullptr};
+      Challenge challenge{text(entry, "type"),
+                          text(entry, "url"),
+                          text(entry, "token"),
+                          text(entry, "status"),
+                          nullptr,
+                          {},
+                          text(entry, "accounturi")};
       if (entry.is_object() && entry.contains("error")) challenge.error = entry["error"];
+      if (const auto names = entry.find("issuer-domain-names"); names != entry.end() && names->is_array()) {
+        for (const auto& name : *names) {
+          if (name.is_string()) challenge.issuer_domain_names.push_back(name.get<std::string>());
+        }
+      }
       authorization.challenges.push_back(std::move(challenge));
     }
   }

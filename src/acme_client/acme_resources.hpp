@@ -31,6 +31,10 @@ struct Challenge {
   std::string token;
   std::string status;
   nlohmann::json error;
+  // dns-persist-01 (draft-ietf-acme-dns-persist): the issuer domain names the CA accepts
+  // and, from CAs that send it, the accounturi it expects.
+  std::vector<std::string> issuer_domain_names;
+  std::string account_uri;
 };
 
 struct Authorization {

@@ -63,6 +63,19 @@ struct DnsAccountRecord {
 // Only the records for `domain` ("*." ignored) when it is not empty.
 std::vector<DnsAccountRecord> dns_account_records(const Config& config, const std::string& domain = {});
 
+// dns-persist-01 (draft-ietf-acme-dns-persist): per name of a [[certificate]] with
+// challenge = "dns-persist-01", the record a CA asks (`owner`) and, for a delegated
+// name, the CNAME target the operator creates there ("" inside general.domain). The
+// target does not depend on the ACME account, so it can be created before the first order.
+struct DnsPersistRecord {
+  std::string certificate;
+  std::string domain;
+  std::string owner;       // "_validation-persist.<domain>." (wildcards: the base name)
+  std::string target;      // "_validation-persist.<challenge_subdomain>.<general.domain>."
+  std::string store_name;  // where our zone holds the TXT, relative to general.domain
+};
+std::vector<DnsPersistRecord> dns_persist_records(const Config& config, const std::string& domain = {});
+
 // `acme-dnsd cert issue|list|renew [NAME...]`: prints to stdout/stderr and returns the
 // process exit code.
 int run_cert_command(const Config& config, Store& store, const std::vector<std::string>& args);

@@ -42,6 +42,12 @@ Result<Directory> parse_directory(const nlohmann::json& document) {
         out.profiles[name] = description.is_string() ? description.get<std::string>() : std::string();
       }
     }
+    if (const auto caa = meta->find("caaIdentities"); caa != meta->end() && caa->is_array()) {
+      for (const auto& name : *caa) {
+        if (name.is_string()) out.caa_identities.push_back(name.get<std::string>());
+      }
+    }
+    out.account_hash_prefix = string_member(*meta, "accountHashPrefix");
   }
   if (out.new_nonce.empty() || out.new_account.empty() || out.new_order.empty()) {
     return make_error("directory", "ACME directory lacks newNonce, newAccount or newOrder");

@@ -30,6 +30,12 @@ struct Directory {
   // meta.profiles (draft-ietf-acme-profiles): name -> description; empty when the CA
   // announces none.
   std::map<std::string, std::string> profiles;
+  // meta.caaIdentities (RFC 8555 7.1.1): the CA's issuer domain names; dns-persist-01
+  // falls back to the first when a challenge lists no issuer-domain-names.
+  std::vector<std::string> caa_identities;
+  // meta.accountHashPrefix (draft-ietf-acme-dns-persist-02): present when the CA wants
+  // the hashed accounturi form; empty for draft-00/01 CAs (the plain account URL).
+  std::string account_hash_prefix;
 };
 
 Result<Directory> parse_directory(const nlohmann::json& document);

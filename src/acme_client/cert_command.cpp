@@ -44,6 +44,19 @@ std::optional<Endpoint> own_dns_endpoint(const Config& config) {
 // operator creates (names inside the zone need none).
 void print_dns_account(const Config& config, const CertificateJob& job) {
   if (job.challenge == "dns-01") return;
+  if (job.challenge == "dns-persist-01") {
+    // The record is written by the first order and kept; delegated names need a CNAME
+    // to it, which does not depend on the ACME account.
+    for (const auto& record : dns_persist_records(config)) {
+      if (record.certificate != job.name) continue;
+      if (record.target.empty()) {
+        std::cout << "    " << record.owner << " (inside our zone: no record to create)\n";
+      } else {
+        std::cout << "    create: " << record.owner << " CNAME " << record.target << "\n";
+      }
+    }
+    return;
+  }
   const std::string account = stored_account_url(config.acme.state_dir, job.directory_url);
   if (account.empty()) {
     std::cout << "  dns-account-01: label known after the first order creates the ACME account\n";

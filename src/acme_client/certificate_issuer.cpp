@@ -6,6 +6,7 @@
 #include "acme_client/acme_resources.hpp"
 #include "acme_client/crypto_keys.hpp"
 #include "acme_client/jws.hpp"
+#include "acme_client/persist_challenge.hpp"
 #include "common/encoding.hpp"
 #include "common/log.hpp"
 
@@ -14,6 +15,7 @@ namespace {
 
 constexpr std::string_view kDns01 = "dns-01";
 constexpr std::string_view kDnsAccount01 = "dns-account-01";
+constexpr std::string_view kDnsPersist01 = "dns-persist-01";
 constexpr std::string_view kAuto = "auto";
 
 std::string plan_key(std::string_view domain) {
@@ -133,13 +135,13 @@ Result<Order> await_order(AcmeSession& session, Order order, const std::vector<s
 
 // The CLI's store writes reach a running daemon's DNS index a moment later.
 // Fails when nothing answers there: the CA could not validate either.
-Status wait_until_served(const PresentedValues& presented, const IssueEnvironment& environment) {
+Status wait_until_served(const std::vector<PresentedValue>& values, const IssueEnvironment& environment) {
   if (!environment.visibility_check) return ok_status();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   const Endpoint& server = *environment.visibility_check;
   const std::string where =
       (server.host.empty() ? "127.0.0.1" : server.host) + ":" + std::to_string(server.port);
-  for (const auto& value : presented.values()) {
+  for (const auto& value : values) {
     const std::string fqdn = value.name + "." + environment.zone + ".";
     for (;;) {
       auto served = query_txt(fqdn, server);
@@ -174,6 +176,66 @@ Result<EvpPkeyPtr> certificate_key(const CertificateJob& job) {
   return generate_private_key(job.key_type);
 }
 
+// dns-persist-01: the record `domain` validates through, written only when no stored
+// record already authorizes this account (the point of the method: renewals write
+// nothing). Returns the record written, or nullopt when none was needed.
+Result<std::optional<PresentedValue>> ensure_persist_record(
+    AcmeSession& session, ChallengePresenter& presenter, const Challenge& challenge,
+    const std::string& domain, const CertificateJob& job, const IssueEnvironment& environment) {
+  auto name = persist_record_name(domain, environment.zone, job.challenge_subdomain);
+  if (!name) return name.error();
+  auto issuer = persist_issuer(challenge, session.directory().caa_identities);
+  if (!issuer) return issuer.error();
+  const std::string canonical_jwk = [&] {
+    auto jwk = public_jwk(session.account_key());
+    return jwk ? jwk->dump() : std::string();  // RFC 7638 canonical form (see jwk_thumbprint)
+  }();
+  const auto account_uri_for = [&](const std::string& d) {
+    return persist_account_uri(session.account_url(), session.directory().account_hash_prefix,
+                               challenge.account_uri, d, canonical_jwk);
+  };
+  PersistValue wanted;
+  wanted.issuer = *issuer;
+  wanted.account_uri = account_uri_for(domain);
+  // A record serves every name that maps to it with the same accounturi (all delegated
+  // names of the certificate share one unless the accounturi is hashed per domain), so
+  // it carries the wildcard policy when any of those names is a wildcard.
+  wanted.wildcard = std::any_of(job.domains.begin(), job.domains.end(), [&](const std::string& d) {
+    if (!d.starts_with("*.")) return false;
+    auto other = persist_record_name(d, environment.zone, job.challenge_subdomain);
+    return other && *other == *name && account_uri_for(d) == wanted.account_uri;
+  });
+  auto stored = presenter.persistent_values(*name);
+  if (!stored)
+    return make_error("store",
+                      "cannot read the dns-persist-01 records at " + *name + ": " + stored.error().message);
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  const std::string fqdn = *name + "." + environment.zone;
+  switch (match_persist_records(*stored, wanted, now)) {
+    case PersistMatch::present:
+      log::debug("dns-persist-01 record already in place", {{"domain", domain}, {"name", fqdn}});
+      return std::optional<PresentedValue>();
+    case PersistMatch::expired:
+      return make_error("persist",
+                        domain + ": the dns-persist-01 record at " + fqdn + " for " + wanted.issuer +
+                            " and this account has a persistUntil that has passed (or passes within " +
+                            std::to_string(kPersistUntilMargin) +
+                            " s); its owner chose that: remove or renew the record (DELETE or POST "
+                            "/persist, or `acme-dnsd accounts persist`)");
+    case PersistMatch::absent:
+      break;
+  }
+  const std::string text = format_persist_value(wanted);
+  if (auto status = presenter.put_persistent(*name, text); !status) {
+    return make_error("store",
+                      "cannot write the dns-persist-01 record for " + domain + ": " + status.error().message);
+  }
+  log::info("dns-persist-01 record written", {{"domain", domain}, {"name", fqdn}, {"value", text}});
+  return std::optional<PresentedValue>(PresentedValue{*name, text});
+}
+
 }  // namespace
 
 Result<ChallengePlan> check_job(const CertificateJob& job, const IssueEnvironment& environment,
@@ -182,7 +244,8 @@ Result<ChallengePlan> check_job(const CertificateJob& job, const IssueEnvironmen
   if (!is_valid_key_type(job.key_type)) {
     return make_error("config", "certificate " + job.name + ": unknown key_type " + job.key_type);
   }
-  if (job.challenge != kDns01 && job.challenge != kDnsAccount01 && job.challenge != kAuto) {
+  if (job.challenge != kDns01 && job.challenge != kDnsAccount01 && job.challenge != kDnsPersist01 &&
+      job.challenge != kAuto) {
     return make_error("config", "certificate " + job.name + ": unknown challenge " + job.challenge);
   }
   ChallengePlan plan;
@@ -200,6 +263,11 @@ Result<ChallengePlan> check_job(const CertificateJob& job, const IssueEnvironmen
       };
       if (type == kDns01) {
         if (auto status = check_cname_delegation(domain, target, environment.resolver); !status)
+          return cname_error(status.error());
+      } else if (type == kDnsPersist01) {
+        const std::string persist_target = persist_cname_target(environment.zone, job.challenge_subdomain);
+        if (auto status = check_cname_delegation(domain, persist_target, environment.resolver, kPersistOwner);
+            !status)
           return cname_error(status.error());
       } else if (!account_owner.empty()) {
         auto by_account = check_cname_delegation(domain, target, environment.resolver, account_owner);
@@ -246,10 +314,15 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
   }();
   std::vector<std::pair<Challenge, std::string>> to_validate;  // challenge, domain
   PresentedValues presented(presenter);
+  std::vector<PresentedValue> persist_written;  // dns-persist-01 records this order wrote
+  int already_valid = 0;                        // authorizations the CA reused
   for (const auto& url : order->authorizations) {
     auto authorization = fetch_authorization(session, url);
     if (!authorization) return authorization.error();
-    if (authorization->status == "valid") continue;
+    if (authorization->status == "valid") {  // the CA reused an earlier validation
+      ++already_valid;
+      continue;
+    }
     if (authorization->status != "pending") {
       return make_error("authorization",
                         authorization->domain + ": authorization is " + authorization->status);
@@ -262,6 +335,13 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
                                              " challenge (it offers " + offered_types(*authorization) + ")");
     }
     const std::string domain = (authorization->wildcard ? "*." : "") + authorization->domain;
+    if (challenge->type == kDnsPersist01) {
+      auto written = ensure_persist_record(session, presenter, *challenge, domain, job, environment);
+      if (!written) return written.error();
+      if (*written) persist_written.push_back(std::move(**written));
+      to_validate.emplace_back(*challenge, authorization->url);
+      continue;
+    }
     const std::string owner = challenge->type == kDnsAccount01 ? dns_account_owner(session.account_url())
                                                                : std::string(kDns01Owner);
     auto name = challenge_record_name(domain, environment.zone, job.challenge_subdomain, owner);
@@ -279,13 +359,21 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
     for (const auto& [challenge, url] : to_validate) ++by_type[challenge.type];
     std::vector<std::pair<std::string, std::string>> fields{{"certificate", job.name}};
     for (const auto& [type, count] : by_type) fields.emplace_back(type, std::to_string(count));
+    // The proof that a repeat dns-persist-01 order needed no DNS write.
+    if (by_type.contains(std::string(kDnsPersist01))) {
+      fields.emplace_back("persist_records_written", std::to_string(persist_written.size()));
+    }
+    if (already_valid > 0) fields.emplace_back("already_valid", std::to_string(already_valid));
     log::info("challenges presented", fields);
   }
-  if (auto served = wait_until_served(presented, environment); !served) return served.error();
+  std::vector<PresentedValue> to_check = presented.values();
+  to_check.insert(to_check.end(), persist_written.begin(), persist_written.end());
+  if (auto served = wait_until_served(to_check, environment); !served) return served.error();
   const bool delegated = std::any_of(job.domains.begin(), job.domains.end(), [&](const std::string& d) {
     return !is_inside_zone(d, environment.zone);
   });
-  if (delegated && !to_validate.empty() && !environment.sleep(environment.delegated_cache_wait)) {
+  // Only a fresh write can be hidden by a resolver's cache of the shared target.
+  if (delegated && !to_check.empty() && !environment.sleep(environment.delegated_cache_wait)) {
     return make_error("stopped", "stopping");
   }
 

@@ -32,7 +32,7 @@ struct CertificateJob {
   std::string directory_url;
   bool is_api_certificate = false;
   std::string profile;               // the CA's profile name; "" = its default
-  std::string challenge = "dns-01";  // dns-01 | dns-account-01 | auto
+  std::string challenge = "dns-01";  // dns-01 | dns-account-01 | dns-persist-01 | auto
   std::string where;                 // "config.toml:12: [[certificate]] www", for messages
 };
 

@@ -13,6 +13,7 @@
 #include "acme_client/acme_problem.hpp"
 #include "acme_client/acme_resources.hpp"
 #include "acme_client/acme_service.hpp"
+#include "acme_client/persist_challenge.hpp"
 #include "acme_client/renewal_schedule.hpp"
 #include "common/encoding.hpp"
 #include "common/log.hpp"
@@ -101,7 +102,7 @@ std::vector<DnsAccountRecord> dns_account_records(const Config& config, const st
   const std::string wanted = to_lower_ascii(domain.starts_with("*.") ? domain.substr(2) : domain);
   std::set<std::string> seen;
   for (const auto& job : jobs_from_config(config)) {
-    if (job.challenge == "dns-01") continue;
+    if (job.challenge == "dns-01" || job.challenge == "dns-persist-01") continue;
     const std::string account = stored_account_url(config.acme.state_dir, job.directory_url);
     if (account.empty()) continue;
     for (const auto& name : job.domains) {
@@ -115,6 +116,28 @@ std::vector<DnsAccountRecord> dns_account_records(const Config& config, const st
       record.owner = dns_account_owner(account) + "." + base + ".";
       if (!is_inside_zone(base, config.general.domain) && !job.challenge_subdomain.empty()) {
         record.target = job.challenge_subdomain + "." + config.general.domain + ".";
+      }
+      out.push_back(std::move(record));
+    }
+  }
+  return out;
+}
+
+std::vector<DnsPersistRecord> dns_persist_records(const Config& config, const std::string& domain) {
+  std::vector<DnsPersistRecord> out;
+  const std::string wanted = to_lower_ascii(domain.starts_with("*.") ? domain.substr(2) : domain);
+  std::set<std::string> seen;
+  for (const auto& job : jobs_from_config(config)) {
+    if (job.challenge != "dns-persist-01") continue;
+    for (const auto& name : job.domains) {
+      const std::string base = to_lower_ascii(name.starts_with("*.") ? name.substr(2) : name);
+      if (!wanted.empty() && base != wanted) continue;
+      if (!seen.insert(job.name + "/" + base).second) continue;
+      auto store_name = persist_record_name(base, config.general.domain, job.challenge_subdomain);
+      if (!store_name) continue;  // check_job() reports it before any order
+      DnsPersistRecord record{job.name, base, std::string(kPersistOwner) + "." + base + ".", "", *store_name};
+      if (!is_inside_zone(base, config.general.domain)) {
+        record.target = persist_cname_target(config.general.domain, job.challenge_subdomain);
       }
       out.push_back(std::move(record));
     }

@@ -117,6 +117,20 @@ Status StorePresenter::cleanup(const std::string& name, const std::string& value
   return ok_status();
 }
 
+Result<std::vector<std::string>> StorePresenter::persistent_values(const std::string& name) {
+  auto records = store_.list_persist(name);
+  if (!records) return records.error();
+  std::vector<std::string> out;
+  for (auto& r : *records) out.push_back(std::move(r.value));
+  return out;
+}
+
+Status StorePresenter::put_persistent(const std::string& name, const std::string& value) {
+  auto written = store_.set_persist_sync(name, value);
+  if (!written) return written.error();
+  return ok_status();
+}
+
 Status check_cname_delegation(std::string_view domain, std::string_view target,
                               const std::string& resolver_address, std::string_view owner_prefix) {
   const std::string owner = std::string(owner_prefix) + "." + normalized(domain) + ".";

@@ -40,6 +40,10 @@ class ChallengePresenter {
   virtual ~ChallengePresenter() = default;
   virtual Status present(const std::string& name, const std::string& value) = 0;
   virtual Status cleanup(const std::string& name, const std::string& value) = 0;
+  // dns-persist-01: the record texts stored at `name`, and a durable write that
+  // replaces the record of the same issuer and accounturi (never cleaned up).
+  virtual Result<std::vector<std::string>> persistent_values(const std::string& name) = 0;
+  virtual Status put_persistent(const std::string& name, const std::string& value) = 0;
 };
 
 // Writes through Store::add_txt_sync/remove_txt_sync: durable, and visible to this
@@ -49,6 +53,8 @@ class StorePresenter final : public ChallengePresenter {
   explicit StorePresenter(Store& store) : store_(store) {}
   Status present(const std::string& name, const std::string& value) override;
   Status cleanup(const std::string& name, const std::string& value) override;
+  Result<std::vector<std::string>> persistent_values(const std::string& name) override;
+  Status put_persistent(const std::string& name, const std::string& value) override;
 
  private:
   Store& store_;

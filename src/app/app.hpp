@@ -19,6 +19,7 @@ int import_acme_dns(const Config& config, const std::vector<std::string>& args);
 int accounts(const Config& config, const std::vector<std::string>& args);
 int cert(const Config& config, const std::vector<std::string>& args);
 int doctor(const Config& config, const std::vector<std::string>& args);
+int dnssec(const Config& config, const std::vector<std::string>& args);
 
 // The /register response body, byte for byte as acme-dns writes it.
 std::string registration_json(const std::string& username, const std::string& password,

@@ -13,6 +13,8 @@
 namespace acmednsd::app {
 
 Result<std::unique_ptr<Store>> open_store(const Config& config);  // serve.cpp
+int persist_command(const Config& config, Store& store,
+                    const std::vector<std::string>& args);  // cli_persist.cpp
 
 namespace {
 
@@ -23,6 +25,8 @@ constexpr const char* kAccountsUsage = R"(usage: acme-dnsd [-c FILE] accounts CO
                                 create an account; prints the /register JSON, and with
                                 --cname-for the CNAME record to create for NAME
   remove USERNAME               delete the account and its TXT values
+  persist USERNAME list|set VALUE|remove ISSUER ACCOUNTURI
+                                the account's dns-persist-01 records (as /persist)
 )";
 
 constexpr const char* kImportUsage = R"(usage: acme-dnsd [-c FILE] import-acme-dns PATH
@@ -161,7 +165,7 @@ int accounts(const Config& config, const std::vector<std::string>& args) {
   const std::string& sub = args[0];
   const bool needs_user = sub == "show" || sub == "remove";
   if ((needs_user && args.size() != 2) || (sub == "list" && args.size() != 1) ||
-      (!needs_user && sub != "list" && sub != "add")) {
+      (!needs_user && sub != "list" && sub != "add" && sub != "persist")) {
     std::cerr << kAccountsUsage;
     return kExitUsage;
   }
@@ -170,6 +174,7 @@ int accounts(const Config& config, const std::vector<std::string>& args) {
   if (sub == "list") return list(*store, config);
   if (sub == "show") return show(*store, config, args[1]);
   if (sub == "add") return add(*store, config, args);
+  if (sub == "persist") return persist_command(config, *store, args);
   return remove(*store, args[1]);
 }
 

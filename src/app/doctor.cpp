@@ -17,6 +17,7 @@
 
 #include "acme_client/acme_service.hpp"
 #include "app/app.hpp"
+#include "app/doctor_dnssec.hpp"
 #include "common/encoding.hpp"
 #include "config/config_database.hpp"
 #include "common/ldns_handles.hpp"
@@ -33,7 +34,7 @@ _acme-challenge.NAME -> <subdomain>.<general.domain>, that the subdomain is an a
 in the database, the TXT lookup through the resolver, and CAA records on NAME and its
 parents. For [[certificate]] entries with challenge = "dns-account-01" or "auto", also
 the account-labelled name _<label>._acme-challenge.NAME and its CNAME (once the ACME
-account exists). Says what to change when a check fails.
+account exists); for challenge = "dns-persist-01", _validation-persist.NAME and its CNAME. Says what to change when a check fails.
 
 Options:
   --subdomain UUID      the account subdomain NAME should point to (prints the exact
@@ -169,9 +170,11 @@ class Doctor {
   int run() {
     load_subdomains();
     check_delegation();
+    if (config_.dnssec.enabled) check_dnssec();
     for (const auto& name : options_.names) {
       check_name(lower_fqdn(name));
       check_dns_account(lower_fqdn(name));
+      check_dns_persist(lower_fqdn(name));
     }
     std::cout << (report_.failures == 0 ? "all checks passed\n"
                                         : std::to_string(report_.failures) + " check(s) failed\n");
@@ -179,6 +182,21 @@ class Doctor {
   }
 
  private:
+  void check_dnssec() {
+    std::vector<ldns_resolver*> servers;
+    for (auto& d : direct_) servers.push_back(d.get());
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    for (const auto& f : dnssec_findings(config_, resolver_.get(), servers, now)) {
+      if (f.ok) {
+        report_.ok(f.what);
+      } else {
+        report_.fail(f.what, f.fix);
+      }
+    }
+  }
+
   // The accounts' subdomains, so a CNAME to a name nobody registered is caught. The
   // database is only opened when it exists: the doctor must never create one.
   void load_subdomains() {
@@ -319,7 +337,8 @@ class Doctor {
       }
       if (only_dns_account(name.substr(0, name.size() - 1))) {
         report_.note("no CNAME at " + owner + ": not needed, every [[certificate]] naming " +
-                     name.substr(0, name.size() - 1) + " validates it by dns-account-01 (checked below)");
+                     name.substr(0, name.size() - 1) +
+                     " validates it by dns-account-01 or dns-persist-01 (checked below)");
         return;
       }
       const std::string record =
@@ -363,7 +382,8 @@ class Doctor {
       for (const auto& domain : certificate.domains) {
         const std::string base = to_lower_ascii(domain.starts_with("*.") ? domain.substr(2) : domain);
         if (base != bare) continue;
-        if (certificate.challenge != "dns-account-01") return false;
+        if (certificate.challenge != "dns-account-01" && certificate.challenge != "dns-persist-01")
+          return false;
         named = true;
       }
     }
@@ -392,6 +412,34 @@ class Doctor {
       } else {
         report_.ok(record.owner + " CNAME " + record.target);
       }
+    }
+  }
+
+  // dns-persist-01: the _validation-persist CNAME of each delegated name (the record
+  // itself is written by the first order), then the TXT lookup a CA makes.
+  void check_dns_persist(const std::string& name) {
+    for (const auto& record : acme::dns_persist_records(config_, name.substr(0, name.size() - 1))) {
+      std::cout << "-- " << record.owner << " (dns-persist-01 of certificate " << record.certificate << ")\n";
+      const std::string held = record.store_name + "." + zone_;
+      if (record.target.empty()) {
+        report_.ok(record.owner + " is inside " + zone_ + ": this server answers it, no CNAME needed");
+      } else {
+        const std::string fix = "create \"" + record.owner + " CNAME " + record.target + "\"";
+        const Answer cname = ask(resolver_.get(), record.owner, LDNS_RR_TYPE_CNAME, true);
+        const auto targets = cname.records(record.owner, LDNS_RR_TYPE_CNAME);
+        if (targets.empty()) {
+          report_.fail("no CNAME at " + record.owner + " (" + cname.rcode_text() + ")", fix);
+          continue;
+        }
+        if (lower_fqdn(targets.front().at(0)) != record.target) {
+          report_.fail(
+              record.owner + " is a CNAME to " + lower_fqdn(targets.front().at(0)) + ", not " + record.target,
+              fix);
+          continue;
+        }
+        report_.ok(record.owner + " CNAME " + record.target);
+      }
+      check_txt(record.owner, held);
     }
   }
 

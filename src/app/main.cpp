@@ -37,6 +37,7 @@ Commands:
   accounts remove USERNAME      delete an account and its values
   cert issue|list|renew [NAME]  certificates of the embedded ACME client
   doctor NAME...                check DNS delegation, CNAME and CAA for NAME
+  dnssec ds|keys|roll           DS lines for the parent, the keys, a key roll
 )";
 
 }  // namespace
@@ -80,8 +81,8 @@ int main(int argc, char** argv) {
   const std::string command = rest.empty() ? "serve" : rest.front();
   const std::vector<std::string> args =
       rest.empty() ? std::vector<std::string>{} : std::vector<std::string>(rest.begin() + 1, rest.end());
-  static const std::vector<std::string> kCommands = {"serve", "import-acme-dns", "accounts", "cert",
-                                                     "doctor"};
+  static const std::vector<std::string> kCommands = {"serve", "import-acme-dns", "accounts",
+                                                     "cert",  "doctor",          "dnssec"};
   if (std::find(kCommands.begin(), kCommands.end(), command) == kCommands.end()) {
     std::cerr << "acme-dnsd: unknown command \"" << command << "\"\n" << kUsage;
     return app::kExitUsage;
@@ -103,5 +104,6 @@ int main(int argc, char** argv) {
   if (command == "accounts") return app::accounts(*config, args);
   if (command == "cert") return app::cert(*config, args);
   if (command == "doctor") return app::doctor(*config, args);
+  if (command == "dnssec") return app::dnssec(*config, args);
   return app::serve(*config);
 }

@@ -13,6 +13,7 @@
 #include "common/cidr.hpp"
 #include "common/encoding.hpp"
 #include "config/config_database.hpp"
+#include "config/config_dnssec.hpp"
 #include "config/config_values.hpp"
 
 namespace acmednsd {
@@ -440,12 +441,9 @@ void read_certificate_acme_options(SectionReader& r, CertificateConfig& cert) {
     if (!token) r.fail(*r.node("profile"), "profile", "is not a profile name (letters, digits, . _ -)");
   }
   if (r.read("challenge", cert.challenge)) {
-    static const std::set<std::string> kChallenges = {"dns-01", "dns-account-01", "auto"};
-    if (cert.challenge == "dns-persist-01") {
-      r.fail(*r.node("challenge"), "challenge",
-             "= \"dns-persist-01\" is not supported yet; use dns-01, dns-account-01 or auto");
-    } else if (!kChallenges.contains(cert.challenge)) {
-      r.fail(*r.node("challenge"), "challenge", "is not one of dns-01, dns-account-01, auto");
+    static const std::set<std::string> kChallenges = {"dns-01", "dns-account-01", "dns-persist-01", "auto"};
+    if (!kChallenges.contains(cert.challenge)) {
+      r.fail(*r.node("challenge"), "challenge", "is not one of dns-01, dns-account-01, dns-persist-01, auto");
     }
   }
 }
@@ -657,13 +655,17 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   read_certificates(root, c, errors);
   read_tsig_keys(root, c, errors);  // before [transfer], which names the keys
   read_transfer(section(root, "transfer", errors), c);
+  std::vector<DnssecConfigError> dnssec_errors;
+  read_dnssec_config(root, c.dnssec, dnssec_errors);
+  for (const auto& e : dnssec_errors)
+    errors.add(e.line, e.key.empty() ? "[dnssec]" : "[dnssec] " + e.key, e.text);
   if (c.api.tls == TlsMode::letsencrypt) {
     c.acme.directory = "https://acme-v02.api.letsencrypt.org/directory";
   } else if (c.api.tls == TlsMode::letsencryptstaging) {
     c.acme.directory = "https://acme-staging-v02.api.letsencrypt.org/directory";
   }
-  static const std::set<std::string> kSections = {"general", "database",    "api",      "logconfig",
-                                                  "acme",    "certificate", "transfer", "tsig_key"};
+  static const std::set<std::string> kSections = {"general",     "database", "api",      "logconfig", "acme",
+                                                  "certificate", "transfer", "tsig_key", "dnssec"};
   for (const auto& [k, v] : root) {
     if (!kSections.contains(std::string(k.str()))) {
       errors.add(static_cast<int>(k.source().begin.line), k.str(), "unknown section or key");

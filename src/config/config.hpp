@@ -12,6 +12,7 @@
 
 #include "common/result.hpp"
 #include "common/threads.hpp"
+#include "config/dnssec_config.hpp"
 #include "config/transfer_config.hpp"
 
 namespace acmednsd {
@@ -178,6 +179,7 @@ struct Config {
   // Zone transfer (transfer_config.hpp).
   TransferConfig transfer;
   std::vector<TsigKeyConfig> tsig_keys;
+  DnssecConfig dnssec;  // [dnssec], read by config_dnssec.cpp
   // Non-fatal remarks found while loading (legacy keys, spoofable header...).
   std::vector<std::string> warnings;
 };

@@ -178,6 +178,14 @@ const std::vector<KeyRule>& key_rules() {
       {"[tsig_key]", Apply::restart,
        [](const Config& a, const Config& b) { return same_each(a.tsig_keys, b.tsig_keys, same_tsig_key); },
        nullptr},
+      // DNSSEC: the signer is built at start (keys are re-read live, the settings not).
+      {"[dnssec]", Apply::restart,
+       [](const Config& a, const Config& b) {
+         return a.dnssec.enabled == b.dnssec.enabled && a.dnssec.algorithm == b.dnssec.algorithm &&
+                a.dnssec.signature_validity == b.dnssec.signature_validity &&
+                a.dnssec.refresh == b.dnssec.refresh && a.dnssec.key_roll == b.dnssec.key_roll;
+       },
+       nullptr},
   };
   return rules;
 }

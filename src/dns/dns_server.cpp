@@ -14,13 +14,17 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <ctime>
+#include <mutex>
 #include <future>
 #include <thread>
 #include <vector>
 
 #include "common/log.hpp"
 #include "common/threads.hpp"
+#include "dns/dnssec_setup.hpp"
 #include "dns/listeners.hpp"
 #include "dns/notify.hpp"
 #include "dns/responder.hpp"
@@ -123,7 +127,29 @@ class DnsServerImpl : public DnsServer {
     });
   }
 
+  // [dnssec]: keeps the signer current. Every minute (and on SIGHUP) the keys are read
+  // again, since `dnssec roll` or another instance on the same database may have added
+  // one; a scheduled roll starts here; a new roll phase rebuilds the served zone.
+  void start_dnssec(const Config& config, std::shared_ptr<const Signer> signer) {
+    std::lock_guard lock(dnssec_mutex_);
+    config_ = config;
+    signer_ = std::move(signer);
+    keeper_ = std::thread([this] {
+      name_this_thread("dnssec");
+      std::unique_lock keeper_lock(dnssec_mutex_);
+      while (!dnssec_cv_.wait_for(keeper_lock, std::chrono::seconds(60), [this] { return stopping_; })) {
+        refresh_keys(std::time(nullptr));
+      }
+    });
+  }
+
   void stop() override {
+    {
+      std::lock_guard lock(dnssec_mutex_);
+      stopping_ = true;
+    }
+    dnssec_cv_.notify_all();
+    if (keeper_.joinable()) keeper_.join();
     if (notify_) notify_->stop();
     for (auto& l : listeners_) l->stop();
     listeners_.clear();
@@ -135,9 +161,23 @@ class DnsServerImpl : public DnsServer {
   }
 
   Status reload(const Config& config) override {
-    auto zone = ZoneData::build(config.general);
+    std::lock_guard lock(dnssec_mutex_);
+    const std::int64_t now = std::time(nullptr);
+    std::shared_ptr<const Signer> signer = signer_;
+    if (signer_ != nullptr) {
+      start_scheduled_roll(now);                       // SIGHUP does what the minute timer does, at once
+      auto loaded = load_signer(config_, now, false);  // [dnssec] itself needs a restart
+      if (!loaded) return loaded.error();
+      signer = *loaded;
+    }
+    auto zone = ZoneData::build(config.general, signer, now);
     if (!zone) return zone.error();
     context_->zone.store(zone.value());
+    signer_ = signer;
+    if (signer_ != nullptr) {
+      phase_ = key_phase(*signer_, now);
+      config_.general = config.general;
+    }
     context_->query_log.store(config.log.query_log);
     return ok_status();
   }
@@ -150,6 +190,41 @@ class DnsServerImpl : public DnsServer {
   std::thread tcp_thread_;
   std::future<void> tcp_finished_;
   std::unique_ptr<NotifySender> notify_;
+
+  // Called with dnssec_mutex_ held.
+  void start_scheduled_roll(std::int64_t now) {
+    auto rows =
+        load_dnssec_keys(config_.database.engine, config_.database.connection, config_.general.domain);
+    if (!rows) return log::warning("dnssec: cannot read the keys", {{"error", rows.error().message}});
+    if (!roll_due(config_, *rows, now)) return;
+    if (auto s = start_roll(config_, now); !s) {
+      return log::error("dnssec: the scheduled key roll did not start", {{"error", s.error().message}});
+    }
+    log::info("dnssec: scheduled key roll started");
+  }
+
+  // Called with dnssec_mutex_ held.
+  void refresh_keys(std::int64_t now) {
+    start_scheduled_roll(now);
+    auto signer = load_signer(config_, now, false);
+    if (!signer) return log::warning("dnssec: cannot load the keys", {{"error", signer.error().message}});
+    const std::string phase = key_phase(**signer, now);
+    if (phase == phase_) return;
+    auto zone = ZoneData::build(config_.general, *signer, now);
+    if (!zone) return log::error("dnssec: zone not rebuilt", {{"error", zone.error().message}});
+    context_->zone.store(zone.value());
+    signer_ = *signer;
+    phase_ = phase;
+    log::info("dnssec: keys changed, zone rebuilt", {{"keys", phase}});
+  }
+
+  std::mutex dnssec_mutex_;
+  std::condition_variable dnssec_cv_;
+  bool stopping_ = false;
+  std::thread keeper_;
+  Config config_;
+  std::shared_ptr<const Signer> signer_;
+  std::string phase_;
 };
 
 }  // namespace
@@ -198,7 +273,15 @@ Status check_zone_config(const Config& config) {
 
 Result<std::unique_ptr<DnsServer>> DnsServer::create(const Config& config, const AnswerIndex& index,
                                                      const ZoneJournal* journal) {
-  auto zone = ZoneData::build(config.general);
+  const std::int64_t now = std::time(nullptr);
+  std::shared_ptr<const Signer> signer;
+  if (config.dnssec.enabled) {
+    auto loaded = load_signer(config, now, true);
+    if (!loaded) return loaded.error();
+    signer = *loaded;
+    log::info("dnssec: signing", {{"zone", config.general.domain}, {"keys", key_phase(*signer, now)}});
+  }
+  auto zone = ZoneData::build(config.general, signer, now);
   if (!zone) return zone.error();
   auto addresses = resolve_listen(config.general);
   if (!addresses) return addresses.error();
@@ -243,6 +326,7 @@ Result<std::unique_ptr<DnsServer>> DnsServer::create(const Config& config, const
                                 {"tcp", config.general.protocol.tcp ? "yes" : "no"}});
   }
   server->start();
+  if (signer != nullptr) server->start_dnssec(config, signer);
   auto notify = NotifySender::start(config, context);
   if (!notify) return notify.error();
   server->set_notify(std::move(notify.value()));

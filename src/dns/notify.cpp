@@ -32,6 +32,9 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kTick = std::chrono::milliseconds(10);          // how often the serial is looked at
 constexpr auto kFirstRetry = std::chrono::milliseconds(1000);  // then doubled
 constexpr auto kMaxRetry = std::chrono::seconds(60);
+// A NOTIFY unanswered for this long was lost (a secondary not listening yet, a dropped
+// datagram): a newer serial goes out at once instead of waiting for the backed-off retry.
+constexpr auto kUnansweredAfter = std::chrono::milliseconds(250);
 constexpr std::uint8_t kOpcodeNotify = 4;
 
 struct Target {
@@ -43,6 +46,7 @@ struct Target {
   std::uint32_t sent_serial = 0;
   std::uint16_t id = 0;
   std::vector<std::uint8_t> mac;  // of the NOTIFY in flight, when signed
+  Clock::time_point sent_at{};
   Clock::time_point retry_at{};
   std::chrono::milliseconds backoff = kFirstRetry;
   bool warned = false;
@@ -87,8 +91,10 @@ class NotifySenderImpl final : public NotifySender {
         const bool behind = !t.ever_acked || t.acked != serial;
         if (!behind) continue;
         // One NOTIFY in flight per target: a newer serial waits for its answer (or its
-        // retry time), which is what coalesces a burst of changes.
-        if (t.in_flight && now < t.retry_at) continue;
+        // retry time), which is what coalesces a burst of changes. A lost one does not
+        // hold a newer serial back for its whole backoff (seconds after a start).
+        const bool lost = serial != t.sent_serial && now >= t.sent_at + kUnansweredAfter;
+        if (t.in_flight && now < t.retry_at && !lost) continue;
         send(t, serial, now);
       }
       // Wait for answers up to one tick.
@@ -138,6 +144,7 @@ class NotifySenderImpl final : public NotifySender {
     t.backoff = retry ? std::min<std::chrono::milliseconds>(t.backoff * 2, kMaxRetry) : kFirstRetry;
     t.in_flight = true;
     t.sent_serial = serial;
+    t.sent_at = now;
     t.retry_at = now + t.backoff;
     log::debug("notify sent",
                {{"target", t.text}, {"serial", std::to_string(serial)}, {"retry", retry ? "yes" : "no"}});

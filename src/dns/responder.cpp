@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <string_view>
+#include <vector>
 
+#include "dns/signer.hpp"
 #include "dns/wire.hpp"
 
 namespace acmednsd::dns {
@@ -53,11 +55,16 @@ void write_txt_value(void* context, std::string_view value) {
 
 void ignore_value(void*, std::string_view) {}
 
+void count_value(void* context, std::string_view) {
+  ++*static_cast<std::size_t*>(context);
+}
+
 class Renderer {
  public:
+  // `signer` is null for DO=0 queries and unsigned zones: then nothing below signs.
   Renderer(const ParsedQuery& q, const ZoneData& zone, const AnswerIndex& index, std::int64_t now,
-           WireWriter& w)
-      : q_(q), zone_(zone), index_(index), now_(now), w_(w) {}
+           WireWriter& w, const Signer* signer)
+      : q_(q), zone_(zone), index_(index), now_(now), w_(w), signer_(signer) {}
 
   // Answers the question name and any in-zone CNAME chain from it.
   void answer(std::string_view relative_name) {
@@ -76,7 +83,9 @@ class Renderer {
       if (result == NameResult::nodata || result == NameResult::nxdomain) {
         rcode_ = result == NameResult::nxdomain ? rcode::nxdomain : rcode::noerror;
         write_negative_soa();
+        if (signer_ != nullptr) write_denial(current, owner, result == NameResult::nxdomain);
       }
+      write_wildcard_proofs();
       return;
     }
   }
@@ -84,6 +93,7 @@ class Renderer {
   void answer_nxdomain() {
     rcode_ = rcode::nxdomain;
     write_negative_soa();
+    if (signer_ != nullptr) write_denial({}, static_cast<std::uint16_t>(kHeaderSize), true);
   }
 
   std::uint8_t rcode_ = rcode::noerror;
@@ -116,7 +126,9 @@ class Renderer {
       const auto& target = cname->rdatas.front();
       // Later records owned by the target point at it inside this CNAME's rdata.
       const std::size_t target_offset = w_.size() + 12;
+      const std::size_t start = w_.size();
       write_rr(owner, rrtype::CNAME, cname->ttl, target.data(), target.size());
+      sign_answer(start, exact ? nullptr : &node, name, owner);
       bool inside = false;
       const bool readable =
           relative_name_of(target.data(), target.size(), zone_.origin_wire(), zone_.origin_labels(),
@@ -127,7 +139,9 @@ class Renderer {
     }
     const RrSet* set = q_.qtype == rrtype::ANY ? &node.rrsets.front() : node.find(q_.qtype);
     if (set != nullptr) {
+      const std::size_t start = w_.size();
       write_rrset(owner, *set);
+      sign_answer(start, exact ? nullptr : &node, name, owner);
       return NameResult::answered;
     }
     if (exact && q_.qtype == rrtype::TXT) {
@@ -142,7 +156,112 @@ class Renderer {
   NameKind visit_index(std::string_view name, std::uint16_t owner) {
     const bool wants_txt = q_.qtype == rrtype::TXT || q_.qtype == rrtype::ANY;
     TxtSink sink{&w_, owner, zone_.txt_ttl, &ancount_};
-    return index_.visit(name, now_, wants_txt ? write_txt_value : ignore_value, &sink);
+    const std::size_t start = w_.size();
+    const NameKind kind = index_.visit(name, now_, wants_txt ? write_txt_value : ignore_value, &sink);
+    if (w_.size() != start) sign_answer(start);
+    return kind;
+  }
+
+  // Signs the RRset written since `start`. An answer synthesized from `wildcard` is
+  // signed over the wildcard's owner (RFC 4035 5.3.2) and owes a proof that `name` (at
+  // `owner` in the message) does not exist, written into the authority section later.
+  void sign_answer(std::size_t start, const ZoneNode* wildcard = nullptr, std::string_view name = {},
+                   std::uint16_t owner = 0) {
+    if (signer_ == nullptr) return;
+    std::size_t skip = 0;
+    if (wildcard != nullptr && proof_count_ < kMaxProofs && wildcard_provable(wildcard->name, name, skip)) {
+      const std::uint16_t sigs = signer_->sign_records(w_, start, w_.size(), now_, &wildcard_wire(*wildcard));
+      ancount_ += sigs;
+      if (sigs != 0) proofs_[proof_count_++] = WildcardProof{owner, skip, wildcard};
+      return;
+    }
+    ancount_ += signer_->sign_records(w_, start, w_.size(), now_);
+  }
+
+  // The proof NSEC "\000.*.<encloser>" .. "<label>\000.<encloser>" (label: the name's
+  // label directly below the encloser) sorts between the wildcard and the name only when
+  // that label sorts after "*" (RFC 4034 6.1) and can grow by one octet: true for every
+  // hostname label. Other names are signed as themselves, as an existing name would be
+  // (valid too). `skip` gets the number of the name's labels above that label.
+  static bool wildcard_provable(std::string_view wildcard, std::string_view name, std::size_t& skip) {
+    const std::string_view encloser = wildcard.size() > 2 ? wildcard.substr(2) : std::string_view{};
+    if (name.size() <= encloser.size() + (encloser.empty() ? 0 : 1)) return false;
+    std::string_view prefix = encloser.empty() ? name : name.substr(0, name.size() - encloser.size() - 1);
+    const auto dot = prefix.rfind('.');
+    const std::string_view label = dot == std::string_view::npos ? prefix : prefix.substr(dot + 1);
+    skip = static_cast<std::size_t>(std::count(prefix.begin(), prefix.end(), '.'));
+    return !label.empty() && label.size() < kMaxLabel && label.compare("*") > 0;
+  }
+
+  // The wildcard's owner in lowercase wire form (signed path only: it allocates once
+  // per thread).
+  const std::vector<std::uint8_t>& wildcard_wire(const ZoneNode& wildcard) const {
+    thread_local std::vector<std::uint8_t> wire;
+    wire.clear();
+    append_wire(wire, wildcard.name);
+    wire.insert(wire.end(), zone_.origin_wire().begin(), zone_.origin_wire().end());
+    return wire;
+  }
+
+  static void append_wire(std::vector<std::uint8_t>& out, std::string_view relative) {
+    while (!relative.empty()) {
+      const auto dot = relative.find('.');
+      const std::string_view label = relative.substr(0, dot);
+      out.push_back(static_cast<std::uint8_t>(label.size()));
+      out.insert(out.end(), label.begin(), label.end());
+      if (dot == std::string_view::npos) break;
+      relative.remove_prefix(dot + 1);
+    }
+  }
+
+  void write_wildcard_proofs() {
+    for (int i = 0; i < proof_count_; ++i) {
+      const std::size_t start = w_.size();
+      Signer::write_wildcard_nsec(w_, proofs_[i].owner_offset, proofs_[i].skip_labels,
+                                  wildcard_wire(*proofs_[i].wildcard), zone_.negative_ttl);
+      ++nscount_;
+      nscount_ += signer_->sign_records(w_, start, w_.size(), now_);
+    }
+  }
+
+  // RFC 9824 compact denial after the negative SOA: its RRSIG, then one NSEC at the
+  // denied name (owner at `owner` in the message) and that NSEC's RRSIG. A name that
+  // does not exist "exists with no data" whose bitmap says NXNAME; the rcode is
+  // NOERROR unless the client set the CO flag.
+  void write_denial(std::string_view name, std::uint16_t owner, bool nxdomain) {
+    nscount_ += signer_->sign_records(w_, last_record_start_, w_.size(), now_);  // the SOA just written
+    std::uint16_t types[64];
+    std::size_t count = 0;
+    types[count++] = rrtype::RRSIG;
+    types[count++] = rrtype::NSEC;
+    if (nxdomain) {
+      types[count++] = rrtype::NXNAME;
+      if (!q_.compact_ok) rcode_ = rcode::noerror;
+    } else {
+      count = existing_types(name, types, count, 64);
+    }
+    const std::size_t nsec_start = w_.size();
+    Signer::write_nsec(w_, owner, zone_.negative_ttl, types, count);
+    ++nscount_;
+    nscount_ += signer_->sign_records(w_, nsec_start, w_.size(), now_);
+  }
+
+  // The types present at an existing name (the bitmap of a NODATA proof).
+  std::size_t existing_types(std::string_view name, std::uint16_t* types, std::size_t count,
+                             std::size_t cap) const {
+    const ZoneNode* node = zone_.find(name);
+    std::size_t values = 0;
+    const NameKind kind = index_.visit(name, now_, count_value, &values);
+    if ((node == nullptr || node->empty_nonterminal()) && kind == NameKind::absent && zone_.has_wildcards()) {
+      node = find_wildcard(name);  // the answer came from the wildcard: its types
+    }
+    if (node != nullptr) {
+      for (const auto& set : node->rrsets) {
+        if (count < cap) types[count++] = set.type;
+      }
+    }
+    if (values != 0 && count < cap) types[count++] = rrtype::TXT;
+    return count;
   }
 
   // RFC 4592: the wildcard "*.<closest encloser>" answers for names that do not exist.
@@ -196,6 +315,7 @@ class Renderer {
 
   // The SOA with the serial of this moment (it changes with every write to the index).
   void write_soa(std::uint16_t owner) {
+    last_record_start_ = w_.size();
     const RrSet& soa = zone_.apex().rrsets.front();
     const auto& rdata = soa.rdatas.front();
     const std::size_t serial_at = soa_serial_offset(rdata);
@@ -222,6 +342,19 @@ class Renderer {
   const AnswerIndex& index_;
   std::int64_t now_;
   WireWriter& w_;
+  const Signer* signer_;
+  std::size_t last_record_start_ = 0;
+  // Wildcard answers in this response (one per name of a CNAME chain at most).
+  // Trivial members: an unsigned answer pays nothing for them.
+  struct WildcardProof {
+    std::uint16_t owner_offset;
+    std::size_t skip_labels;
+    const ZoneNode* wildcard;
+  };
+  static constexpr int kMaxProofs = kMaxCnameHops + 1;
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-member-init): only read below proof_count_
+  WildcardProof proofs_[kMaxProofs];
+  int proof_count_ = 0;
 };
 
 void write_header(WireWriter& w, const ParsedQuery& q) {
@@ -237,7 +370,7 @@ void write_header(WireWriter& w, const ParsedQuery& q) {
 // Sets flags and counts, then appends the OPT record (room for it was kept free).
 std::size_t finish(WireWriter& w, const ParsedQuery& q, const ZoneData& zone, std::size_t limit,
                    std::uint16_t rcode_value, bool authoritative, bool truncated, std::uint16_t qdcount,
-                   std::uint16_t ancount, std::uint16_t nscount) {
+                   std::uint16_t ancount, std::uint16_t nscount, bool compact = false) {
   std::uint8_t* h = w.data();
   if (authoritative) h[2] |= kFlagAa;
   if (truncated) h[2] |= kFlagTc;
@@ -252,7 +385,8 @@ std::size_t finish(WireWriter& w, const ParsedQuery& q, const ZoneData& zone, st
     w.u16(static_cast<std::uint16_t>(zone.edns_udp_size));
     w.u8(static_cast<std::uint8_t>(rcode_value >> 4));  // extended rcode, upper 8 bits
     w.u8(0);                                            // EDNS version we speak
-    w.u8(q.dnssec_ok ? 0x80 : 0);                       // RFC 3225: DO is copied
+    // RFC 3225: DO is copied; RFC 9824: so is CO when we answered in compact form.
+    w.u8(static_cast<std::uint8_t>((q.dnssec_ok ? 0x80 : 0) | (compact ? 0x40 : 0)));
     w.u8(0);
     w.u16(0);
     w.patch_u16(10, 1);
@@ -301,7 +435,13 @@ std::size_t respond_unchecked(std::span<const std::uint8_t> query, const ClientI
     return finish(w, q, zone, limit, rcode::refused, false, false, qdcount, 0, 0);
   }
 
-  Renderer renderer(q, zone, index, now, w);
+  const Signer* signer = q.dnssec_ok ? zone.signer.get() : nullptr;
+  // RFC 9824 3.5: NXNAME is a meta-type, never asked for.
+  if (zone.signer != nullptr && q.qtype == rrtype::NXNAME) {
+    return finish(w, q, zone, limit, rcode::formerr, false, false, qdcount, 0, 0);
+  }
+  const bool compact = signer != nullptr && q.compact_ok;
+  Renderer renderer(q, zone, index, now, w, signer);
   if (readable) {
     renderer.answer(name.view());
   } else {
@@ -312,10 +452,10 @@ std::size_t respond_unchecked(std::span<const std::uint8_t> query, const ClientI
     // RFC 2181 9: rather than a partial RRset, an empty answer with TC=1; the client
     // retries over TCP, where the limit is 64 KiB.
     w.truncate_to(question_end);
-    return finish(w, q, zone, limit, renderer.rcode_, true, true, qdcount, 0, 0);
+    return finish(w, q, zone, limit, renderer.rcode_, true, true, qdcount, 0, 0, compact);
   }
   return finish(w, q, zone, limit, renderer.rcode_, true, false, qdcount, renderer.ancount_,
-                renderer.nscount_);
+                renderer.nscount_, compact);
 }
 
 std::size_t render_servfail(std::span<const std::uint8_t> query, std::span<std::uint8_t> out) {

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "common/log.hpp"
+#include "common/persist_value.hpp"
 #include "dns/wire.hpp"
 
 namespace acmednsd::dns {
@@ -77,12 +78,22 @@ void write_rr(WireWriter& w, NameWriter& names, std::string_view owner, std::uin
   w.bytes(rdata, rdata_size);
 }
 
+// Challenge values are one 43-byte string; dns-persist-01 records (up to 512 bytes) are
+// split into 255-byte strings, as the responder does.
 void write_txt(WireWriter& w, NameWriter& names, std::string_view owner, std::uint32_t ttl,
                std::string_view text) {
-  std::array<std::uint8_t, 1 + kTxtValueLength> rdata{};
-  rdata[0] = static_cast<std::uint8_t>(text.size());
-  std::memcpy(rdata.data() + 1, text.data(), std::min(text.size(), kTxtValueLength));
-  write_rr(w, names, owner, rrtype::TXT, ttl, rdata.data(), 1 + text.size());
+  std::array<std::uint8_t, 3 + kMaxPersistValueLength> rdata{};
+  text = text.substr(0, kMaxPersistValueLength);
+  std::size_t size = 0;
+  std::size_t at = 0;
+  do {
+    const std::size_t n = std::min<std::size_t>(255, text.size() - at);
+    rdata[size++] = static_cast<std::uint8_t>(n);
+    std::memcpy(rdata.data() + size, text.data() + at, n);
+    size += n;
+    at += n;
+  } while (at < text.size());
+  write_rr(w, names, owner, rrtype::TXT, ttl, rdata.data(), size);
 }
 
 // Reads the serial of the SOA in the authority section of an IXFR request.
@@ -121,16 +132,19 @@ class ZoneStream final : public TransferStream {
         // Time 0: nothing is hidden by age. What a transfer carries changes only with a
         // commit (a prune removes expired values and raises the serial), so every copy
         // of one serial is the same and the journal's diffs apply to it.
-        // Packed as [name length][name][43-byte value], 80 bytes for an account's value
-        // and no allocation per value: 100k values cost ~8 MB while they stream.
-        values_.reserve(index.value_count() * (2 + 36 + kTxtValueLength));
+        // Packed as [name length][name][value length: 2 bytes][value], 82 bytes for an
+        // account's value and no allocation per value: 100k values cost ~8 MB while they
+        // stream. Values are 43 bytes, or up to 512 for dns-persist-01 records.
+        values_.reserve(index.value_count() * (4 + 36 + kTxtValueLength));
         index.for_each_live(
             0,
             [](void* ctx, std::string_view name, std::string_view value) {
               auto* self = static_cast<ZoneStream*>(ctx);
-              if (name.size() > 255 || value.size() != kTxtValueLength) return;
+              if (name.size() > 255 || value.size() > kMaxPersistValueLength) return;
               self->values_.push_back(static_cast<char>(name.size()));
               self->values_.insert(self->values_.end(), name.begin(), name.end());
+              self->values_.push_back(static_cast<char>(value.size() >> 8));
+              self->values_.push_back(static_cast<char>(value.size() & 0xFF));
               self->values_.insert(self->values_.end(), value.begin(), value.end());
               ++self->value_count_;
             },
@@ -140,6 +154,9 @@ class ZoneStream final : public TransferStream {
     for (const auto& node : zone_->nodes()) {
       for (const auto& set : node.rrsets) {
         if (set.type == rrtype::SOA) continue;
+        // DNSSEC (DNSSEC.md) signs online and only for DO=1 queries: the keys stay with
+        // this server and secondaries get the unsigned zone (docs/dnssec.md says why).
+        if (set.type == 48 || set.type == 59 || set.type == 60) continue;  // DNSKEY, CDS, CDNSKEY
         for (const auto& rdata : set.rdatas) statics_.push_back({&node.name, &set, &rdata});
       }
     }
@@ -179,9 +196,12 @@ class ZoneStream final : public TransferStream {
       } else if (step_ <= statics_.size() + value_count_) {
         const auto size = static_cast<std::uint8_t>(values_[cursor_]);
         const std::string_view name(values_.data() + cursor_ + 1, size);
-        const std::string_view text(values_.data() + cursor_ + 1 + size, kTxtValueLength);
+        const std::size_t value_size =
+            (std::size_t{static_cast<std::uint8_t>(values_[cursor_ + 1 + size])} << 8) |
+            static_cast<std::uint8_t>(values_[cursor_ + 2 + size]);
+        const std::string_view text(values_.data() + cursor_ + 3 + size, value_size);
         write_txt(w, names, name, txt_ttl, text);
-        if (!w.overflow()) cursor_ += 1 + size + kTxtValueLength;
+        if (!w.overflow()) cursor_ += 3 + size + value_size;
       } else {
         write_rr(w, names, "", rrtype::SOA, soa_ttl, soa_.data(), soa_.size());
         done_ = true;

@@ -121,6 +121,7 @@ ParseOutcome parse_query(std::span<const std::uint8_t> query, ParsedQuery& out) 
       out.udp_size = read_u16(rr + 2);
       out.edns_version = rr[5];
       out.dnssec_ok = (rr[6] & 0x80) != 0;
+      out.compact_ok = (rr[6] & 0x40) != 0;
     }
     pos += rdlength;
   }

@@ -78,6 +78,7 @@ struct ParsedQuery {
   std::uint16_t udp_size = 0;  // as advertised (not yet clamped)
   std::uint8_t edns_version = 0;
   bool dnssec_ok = false;
+  bool compact_ok = false;  // RFC 9824 CO flag: NXDOMAIN instead of NOERROR in compact denial
 };
 
 enum class ParseOutcome {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/ldns_handles.hpp"
+#include "dns/signer.hpp"
 #include "dns/wire.hpp"
 
 namespace acmednsd::dns {
@@ -100,8 +101,11 @@ bool relative_name_of(const std::uint8_t* name, std::size_t name_size,
   return true;
 }
 
-Result<std::shared_ptr<const ZoneData>> ZoneData::build(const GeneralConfig& general) {
+Result<std::shared_ptr<const ZoneData>> ZoneData::build(const GeneralConfig& general,
+                                                        std::shared_ptr<const Signer> signer,
+                                                        std::int64_t now_unix) {
   auto zone = std::make_shared<ZoneData>();
+  zone->signer = std::move(signer);
   zone->txt_ttl = general.txt_ttl;
   zone->negative_ttl = general.negative_ttl;
   zone->edns_udp_size = std::clamp<std::uint32_t>(general.edns_udp_size, kClassicUdpSize, kMaxMessage);
@@ -187,6 +191,24 @@ Result<std::shared_ptr<const ZoneData>> ZoneData::build(const GeneralConfig& gen
     const bool has_cname = node.find(rrtype::CNAME) != nullptr;
     if (has_cname && (node.rrsets.size() > 1 || node.find(rrtype::CNAME)->rdatas.size() > 1)) {
       return record_error(general, i, text, "a CNAME cannot share its owner name with other records");
+    }
+  }
+
+  if (zone->signer != nullptr) {
+    for (const auto type : {rrtype::DNSKEY, rrtype::CDS, rrtype::CDNSKEY}) {
+      if (apex.find(type) != nullptr) {
+        return make_error("config_invalid",
+                          "[general] records: with [dnssec] enabled, the apex " +
+                              std::string(type == rrtype::DNSKEY ? "DNSKEY" : "CDS/CDNSKEY") +
+                              " records are made from the stored keys");
+      }
+    }
+    const Signer& s = *zone->signer;
+    RrSet dnskey{rrtype::DNSKEY, general.static_ttl, s.dnskey_rdatas(now_unix)};
+    RrSet cds{rrtype::CDS, general.static_ttl, s.cds_rdatas(now_unix)};
+    RrSet cdnskey{rrtype::CDNSKEY, general.static_ttl, s.cdnskey_rdatas(now_unix)};
+    for (auto* set : {&dnskey, &cds, &cdnskey}) {
+      if (!set->rdatas.empty()) apex.rrsets.push_back(std::move(*set));
     }
   }
 

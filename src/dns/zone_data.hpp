@@ -30,10 +30,16 @@ struct ZoneNode {
   [[nodiscard]] bool empty_nonterminal() const { return rrsets.empty(); }
 };
 
+class Signer;
+
 class ZoneData {
  public:
-  // Parses general.records with ldns. Errors name the record and what is wrong.
-  static Result<std::shared_ptr<const ZoneData>> build(const GeneralConfig& general);
+  // Parses general.records with ldns. Errors name the record and what is wrong. With a
+  // signer, the apex also gets the DNSKEY, CDS and CDNSKEY RRsets its keys publish at
+  // `now_unix` (a key roll rebuilds the zone when a phase begins).
+  static Result<std::shared_ptr<const ZoneData>> build(const GeneralConfig& general,
+                                                       std::shared_ptr<const Signer> signer = nullptr,
+                                                       std::int64_t now_unix = 0);
 
   // Exact match of a relative lowercase name, or nullptr.
   [[nodiscard]] const ZoneNode* find(std::string_view relative_name) const;
@@ -48,6 +54,8 @@ class ZoneData {
   std::uint32_t txt_ttl = 1;
   std::uint32_t negative_ttl = 5;
   std::uint32_t edns_udp_size = 1232;
+  // Non-null when [dnssec] is enabled: DO=1 queries get signed answers.
+  std::shared_ptr<const Signer> signer;
 
  private:
   std::vector<ZoneNode> nodes_;  // sorted by name

@@ -19,7 +19,7 @@ struct RouteSpec {
   std::string_view allow;  // the Allow header of a 405, acme-dns (httprouter 1.3) style
 };
 
-constexpr std::array<RouteSpec, 9> kRoutes = {{
+constexpr std::array<RouteSpec, 10> kRoutes = {{
     {"/register", Route::register_account, "POST"},
     {"/update", Route::update, "POST, DELETE"},
     {"/health", Route::health, "GET"},
@@ -29,6 +29,7 @@ constexpr std::array<RouteSpec, 9> kRoutes = {{
     {"/account/rotate-key", Route::account_rotate_key, "POST"},
     {"/present", Route::present, "POST"},
     {"/cleanup", Route::cleanup, "POST"},
+    {"/persist", Route::persist, "GET, POST, DELETE"},
 }};
 
 constexpr std::string_view kAllMethods = "GET, POST, PATCH, DELETE";
@@ -235,6 +236,8 @@ void ApiService::dispatch(const ApiRequest& request, Route route, const ClientAd
       return on_httpreq(request, client, false, respond);
     case Route::cleanup:
       return on_httpreq(request, client, true, respond);
+    case Route::persist:
+      return on_persist(request, client, respond);
     case Route::other:
       break;
   }

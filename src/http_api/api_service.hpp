@@ -86,6 +86,8 @@ class ApiService : public std::enable_shared_from_this<ApiService> {
                   const Respond& respond);
   void on_account(const ApiRequest& request, const ClientAddress& client, const Respond& respond);
   void on_rotate_key(const ApiRequest& request, const ClientAddress& client, const Respond& respond);
+  // dns-persist-01 records of the account (persist_routes.cpp).
+  void on_persist(const ApiRequest& request, const ClientAddress& client, const Respond& respond);
   void write_value(const std::string& subdomain, const std::string& value, bool remove,
                    const Respond& respond);
   ApiResponse ready_response();

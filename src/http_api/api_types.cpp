@@ -68,6 +68,8 @@ std::string_view route_name(Route route) {
       return "present";
     case Route::cleanup:
       return "cleanup";
+    case Route::persist:
+      return "persist";
     case Route::other:
       return "other";
   }

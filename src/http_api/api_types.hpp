@@ -50,9 +50,10 @@ enum class Route {
   account_rotate_key,
   present,
   cleanup,
+  persist,
   other,
 };
-inline constexpr std::size_t kRouteCount = 10;
+inline constexpr std::size_t kRouteCount = 11;
 std::string_view route_name(Route route);
 
 // Called exactly once per request, possibly from the store's writer thread.

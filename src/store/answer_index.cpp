@@ -60,8 +60,10 @@ struct StoredValue {
 };
 
 struct Entry {
-  std::vector<StoredValue> values;  // newest first
-  bool account = false;             // exists even without values
+  std::vector<StoredValue> values;      // newest first
+  std::vector<std::string> persistent;  // dns-persist-01 records, in insertion order
+  bool account = false;                 // exists even without values
+  [[nodiscard]] bool empty() const { return values.empty() && persistent.empty() && !account; }
 };
 
 constexpr std::size_t kShards = 64;
@@ -120,6 +122,7 @@ void emit_live(const Entry& e, const RetentionPolicy& policy, std::int64_t now, 
     sink(context, std::string_view(v.text.data(), v.text.size()));
     ++served;
   }
+  for (const auto& p : e.persistent) sink(context, p);
 }
 
 void insert_value(Entry& e, std::string_view value, std::int64_t updated_ms, std::uint32_t limit) {
@@ -259,14 +262,35 @@ void AnswerIndex::remove_value(std::string_view name, std::string_view value) {
     if (it == shard.entries.end()) return;
     erase_value(it->second, value);
     // A name that only existed for its values (not an account) disappears with them.
-    if (it->second.values.empty() && !it->second.account) shard.entries.erase(it);
+    if (it->second.empty()) shard.entries.erase(it);
     return;
   }
   std::unique_lock lock(impl_->other_mutex);
   auto it = impl_->other.find(std::string(name));
   if (it == impl_->other.end()) return;
   erase_value(it->second, value);
-  if (it->second.values.empty() && !it->second.account) impl_->erase_other(it);
+  if (it->second.empty()) impl_->erase_other(it);
+}
+
+// Persistent names are "_validation-persist.<name>", never a bare UUID: they live in the
+// `other` map with the embedded client's names.
+void AnswerIndex::put_persistent(std::string_view name, std::string_view value) {
+  std::unique_lock lock(impl_->other_mutex);
+  auto it = impl_->other.find(std::string(name));
+  if (it == impl_->other.end()) {
+    impl_->add_other(name, Entry{});
+    it = impl_->other.find(std::string(name));
+  }
+  auto& list = it->second.persistent;
+  if (std::find(list.begin(), list.end(), value) == list.end()) list.emplace_back(value);
+}
+
+void AnswerIndex::remove_persistent(std::string_view name, std::string_view value) {
+  std::unique_lock lock(impl_->other_mutex);
+  auto it = impl_->other.find(std::string(name));
+  if (it == impl_->other.end()) return;
+  std::erase(it->second.persistent, std::string(value));
+  if (it->second.empty()) impl_->erase_other(it);
 }
 
 void AnswerIndex::replace_contents(AnswerIndex& fresh) {
@@ -319,7 +343,7 @@ std::size_t AnswerIndex::value_count() const {
     for (const auto& [k, e] : s.entries) n += e.values.size();
   }
   std::shared_lock lock(impl_->other_mutex);
-  for (const auto& [k, e] : impl_->other) n += e.values.size();
+  for (const auto& [k, e] : impl_->other) n += e.values.size() + e.persistent.size();
   return n;
 }
 

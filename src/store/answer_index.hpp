@@ -68,6 +68,11 @@ class AnswerIndex {
   void put_value(std::string_view relative_name, std::string_view value, std::int64_t updated_at,
                  std::int64_t updated_ms = -1);
   void remove_value(std::string_view relative_name, std::string_view value);
+  // dns-persist-01 records (store/persist_store.cpp): served after the challenge values
+  // of the name, never aged out by retention and never counted against the limit.
+  // Values up to kMaxPersistValueLength octets; the DNS plane splits them into strings.
+  void put_persistent(std::string_view relative_name, std::string_view value);
+  void remove_persistent(std::string_view relative_name, std::string_view value);
   void set_serial_at_least(std::uint32_t serial);
   // Takes over the names and values of `fresh` (shard by shard; readers see each shard
   // either before or after) and its serial if higher. `fresh` is left empty.

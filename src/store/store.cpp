@@ -124,6 +124,24 @@ class StoreImpl final : public Store {
     return out;
   }
 
+  Result<std::vector<PersistRecord>> list_persist(std::string_view name) override {
+    auto r = lease();
+    auto out = r->list_persist(name);
+    release(std::move(r));
+    return out;
+  }
+
+  void set_persist(std::string name, std::string value, Completion<bool> done) override {
+    auto job = store_detail::set_persist_job(*index_, std::move(name), value, done);
+    if (!job) return done(job.error());
+    writer_->submit(std::move(*job));
+  }
+
+  void remove_persist(std::string name, std::string issuer, std::string account_uri,
+                      Completion<std::string> done) override {
+    writer_->submit(store_detail::remove_persist_job(*index_, name, issuer, account_uri, std::move(done)));
+  }
+
   Result<std::vector<AccountRecord>> list_accounts() override {
     auto r = lease();
     auto out = r->list_accounts();
@@ -264,8 +282,9 @@ class StoreImpl final : public Store {
 
   void delete_account(std::string username, Completion<bool> done) override {
     auto subdomain = std::make_shared<std::string>();
+    auto persist = std::make_shared<std::vector<std::string>>();  // its dns-persist-01 values
     Job job;
-    job.apply = [username, subdomain](WriterContext& c) -> Status {
+    job.apply = [username, subdomain, persist](WriterContext& c) -> Status {
       auto found = c.db->select_account(username);
       if (!found) return found.error();
       if (!*found) return ok_status();  // nothing to delete
@@ -276,12 +295,15 @@ class StoreImpl final : public Store {
         for (const auto& v : *values) c.changes->removed(*subdomain, v);
       }
       if (auto s = c.db->delete_txt_of_name(*subdomain); !s) return s;
+      if (auto s = store_detail::delete_persist_of_name(c, persist_name(*subdomain), *persist); !s) return s;
       if (auto s = c.db->delete_account(username); !s) return s;
       c.note(LogEntry::Kind::remove_name, *subdomain);
       return ok_status();
     };
-    job.publish = [this, subdomain] {
-      if (!subdomain->empty()) index_->remove_name(*subdomain);
+    job.publish = [this, subdomain, persist] {
+      if (subdomain->empty()) return;
+      index_->remove_name(*subdomain);
+      for (const auto& v : *persist) index_->remove_persistent(persist_name(*subdomain), v);
     };
     job.changed = [subdomain] { return !subdomain->empty(); };
     job.finish = [done = std::move(done), subdomain](const Status& s) {
@@ -321,6 +343,10 @@ class StoreImpl final : public Store {
   }
 
  private:
+  static std::string persist_name(const std::string& subdomain) {
+    return std::string(kPersistLabel) + "." + subdomain;
+  }
+
   void upgrade_hash(const std::string& username, const std::string& key) {
     Job job;
     job.apply = [username, hash = key_hash::hash_new(key)](WriterContext& c) -> Status {
@@ -450,6 +476,16 @@ Status Store::add_txt_sync(std::string name, std::string value) {
 
 Result<bool> Store::remove_txt_sync(std::string name, std::string value) {
   return wait_for<bool>([&](auto cb) { remove_txt(std::move(name), std::move(value), cb); });
+}
+
+Result<bool> Store::set_persist_sync(std::string name, std::string value) {
+  return wait_for<bool>([&](auto cb) { set_persist(std::move(name), std::move(value), cb); });
+}
+
+Result<std::string> Store::remove_persist_sync(std::string name, std::string issuer,
+                                               std::string account_uri) {
+  return wait_for<std::string>(
+      [&](auto cb) { remove_persist(std::move(name), std::move(issuer), std::move(account_uri), cb); });
 }
 
 Result<Credentials> Store::create_account_sync(std::vector<std::string> allowfrom) {

@@ -57,6 +57,21 @@ struct TxtRecord {
   std::int64_t updated_at = 0;
 };
 
+// A dns-persist-01 record (draft-ietf-acme-dns-persist): one per (name, issuer,
+// accounturi); setting it again replaces its policy and persistUntil.
+struct PersistRecord {
+  std::string name;         // relative owner name, e.g. "_validation-persist.<subdomain>"
+  std::string issuer;       // issuer-domain-name, lowercase
+  std::string account_uri;  // accounturi as written
+  std::string value;        // the canonical TXT text (format_persist_value)
+  std::int64_t updated_at = 0;
+};
+
+// At most this many persist records at one name: a handful of CAs times a few accounts.
+inline constexpr std::size_t kMaxPersistRecordsPerName = 16;
+// The owner label of persist records: "_validation-persist.<name>" is what a CA asks.
+inline constexpr std::string_view kPersistLabel = "_validation-persist";
+
 enum class AuthOutcome { ok, unknown_user, bad_key };
 
 struct AuthResult {
@@ -88,6 +103,7 @@ class Store {
   // A correct bcrypt key (imported from acme-dns) is re-hashed with the fast hash.
   virtual Result<AuthResult> authenticate(std::string_view username, std::string_view key) = 0;
   virtual Result<std::vector<TxtRecord>> list_txt(std::string_view name) = 0;
+  virtual Result<std::vector<PersistRecord>> list_persist(std::string_view name) = 0;
   virtual Result<std::vector<AccountRecord>> list_accounts() = 0;
   virtual Result<std::size_t> account_count() = 0;
   // Empty when the database answers a read and its file is still the one opened at
@@ -103,6 +119,16 @@ class Store {
   virtual void add_txt(std::string name, std::string value, Completion<Done> done) = 0;
   // Result: whether the value was there.
   virtual void remove_txt(std::string name, std::string value, Completion<bool> done) = 0;
+  // dns-persist-01 records (store/persist_store.cpp). `value` is parsed strictly
+  // (common/persist_value.hpp; error code "persist_value") and stored in canonical form,
+  // replacing the record of the same issuer and accounturi at `name`. Never pruned,
+  // not counted in txt_limit; at most kMaxPersistRecordsPerName per name (error
+  // "persist_limit"). Result: false when the identical record was already there (then
+  // nothing is written and the SOA serial stays).
+  virtual void set_persist(std::string name, std::string value, Completion<bool> done) = 0;
+  // Result: the removed record's text, or "" when there was none.
+  virtual void remove_persist(std::string name, std::string issuer, std::string account_uri,
+                              Completion<std::string> done) = 0;
   virtual void create_account(std::vector<std::string> allowfrom, Completion<Credentials> done) = 0;
   virtual void set_allowfrom(std::string username, std::vector<std::string> allowfrom,
                              Completion<Done> done) = 0;
@@ -115,6 +141,8 @@ class Store {
   // Blocking versions for the CLI, tests and the ACME client's own thread.
   Status add_txt_sync(std::string name, std::string value);
   Result<bool> remove_txt_sync(std::string name, std::string value);
+  Result<bool> set_persist_sync(std::string name, std::string value);
+  Result<std::string> remove_persist_sync(std::string name, std::string issuer, std::string account_uri);
   Result<Credentials> create_account_sync(std::vector<std::string> allowfrom);
   Result<bool> delete_account_sync(std::string username);
 

@@ -18,6 +18,7 @@
 
 #include "common/result.hpp"
 #include "store/answer_index.hpp"
+#include "store/dnssec_key_store.hpp"
 #include "store/store.hpp"
 #include "store/zone_journal.hpp"
 
@@ -47,7 +48,15 @@ struct JournalRow {
 // One change to the answer index, as other instances on a shared database replay it
 // from the change log (PostgreSQL only).
 struct LogEntry {
-  enum class Kind : char { put = 'p', remove = 'r', add_name = 'n', remove_name = 'd' };
+  // put_persistent/remove_persistent: dns-persist-01 records (AnswerIndex::put_persistent).
+  enum class Kind : char {
+    put = 'p',
+    remove = 'r',
+    add_name = 'n',
+    remove_name = 'd',
+    put_persistent = 'P',
+    remove_persistent = 'R',
+  };
   Kind kind = Kind::put;
   std::string name;
   std::string value;    // put/remove
@@ -127,6 +136,33 @@ class Db {
   virtual Status trim_journal(std::int64_t keep) = 0;
   virtual Status clear_journal() = 0;
   virtual Result<std::vector<JournalRow>> journal_rows() = 0;
+
+  // ---- dns-persist-01 records (table persist_values, migration 3) ----
+  // One row per (name, issuer, account_uri); `value` is the canonical TXT text.
+  virtual Result<std::vector<PersistRecord>> list_persist(std::string_view name) = 0;
+  virtual Result<std::optional<std::string>> persist_value(const std::string& name, const std::string& issuer,
+                                                           const std::string& account_uri) = 0;
+  virtual Result<std::int64_t> count_persist(const std::string& name) = 0;
+  virtual Status upsert_persist(const std::string& name, const std::string& issuer,
+                                const std::string& account_uri, const std::string& value,
+                                std::int64_t ms) = 0;
+  // The removed value, or nullopt when there was no such record.
+  virtual Result<std::optional<std::string>> delete_persist(const std::string& name,
+                                                            const std::string& issuer,
+                                                            const std::string& account_uri) = 0;
+  // Every record at `name` (its account goes away); the removed values.
+  virtual Result<std::vector<std::string>> delete_persist_of_name(const std::string& name) = 0;
+
+  // ---- DNSSEC keys (table dnssec_keys, migration 4) ----
+  // Inside begin()/commit(): makes the transaction the only one creating or rolling keys
+  // (SQLite: BEGIN IMMEDIATE already holds the write lock; PostgreSQL: an advisory lock,
+  // so instances starting together create one first key, not two).
+  virtual Status lock_dnssec_keys() = 0;
+  // Oldest first.
+  virtual Result<std::vector<DnssecKeyRecord>> dnssec_keys(const std::string& zone) = 0;
+  virtual Status insert_dnssec_key(const DnssecKeyRecord& key) = 0;
+  // The keys of `zone` that still sign get `retire` and `remove`.
+  virtual Status retire_dnssec_keys(const std::string& zone, std::int64_t retire, std::int64_t remove) = 0;
 
   // ---- the change log (shared databases) ----
   // Appends one commit's entries with its serial and wakes the other instances;

@@ -146,6 +146,16 @@ std::int64_t now_ms();
 // millisecond still have an order, the same in the database and in the answer index.
 std::int64_t unique_now_ms();
 
+// dns-persist-01 records (persist_store.cpp): the writer jobs over Db's persist
+// operations; they note LogEntry put_persistent/remove_persistent for other instances.
+// An error (bad name, bad value) when there is nothing to run.
+Result<Job> set_persist_job(AnswerIndex& index, std::string name, const std::string& text,
+                            std::function<void(Result<bool>)> done);
+Job remove_persist_job(AnswerIndex& index, const std::string& name, const std::string& issuer,
+                       const std::string& account_uri, std::function<void(Result<std::string>)> done);
+// Deletes every persist record at `name` (an account going away); their values in `removed`.
+Status delete_persist_of_name(WriterContext& c, const std::string& name, std::vector<std::string>& removed);
+
 // Import of an acme-dns database as a Job applied by the writer.
 Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index, const std::string& path);
 

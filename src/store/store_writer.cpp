@@ -152,6 +152,12 @@ void apply_log_entries(AnswerIndex& index, const std::vector<LogEntry>& entries)
       case LogEntry::Kind::remove_name:
         index.remove_name(e.name);
         break;
+      case LogEntry::Kind::put_persistent:
+        index.put_persistent(e.name, e.value);
+        break;
+      case LogEntry::Kind::remove_persistent:
+        index.remove_persistent(e.name, e.value);
+        break;
     }
   }
 }

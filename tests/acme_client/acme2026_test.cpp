@@ -188,8 +188,11 @@ TEST_CASE("[[certificate]] profile and challenge keys") {
     CHECK(parsed.error().message.find(wanted) != std::string::npos);
   };
   refused("challenge = \"http-01\"",
-          "c.toml:6: [[certificate]] challenge: \"http-01\" is not one of dns-01, dns-account-01, auto");
-  refused("challenge = \"dns-persist-01\"", "is not supported yet");
+          "c.toml:6: [[certificate]] challenge: \"http-01\" is not one of dns-01, dns-account-01, "
+          "dns-persist-01, auto");
+  auto persist = parse_config(head + "challenge = \"dns-persist-01\"\n", "c.toml");
+  REQUIRE(persist);
+  CHECK(persist->certificates.at(0).challenge == "dns-persist-01");
   refused("challenge = 1", "challenge: 1 is not a string");
   refused("profile = \"\"", "profile: \"\" is not a profile name");
   refused("profile = \"a/b\"", "c.toml:6: [[certificate]] profile: \"a/b\" is not a profile name");

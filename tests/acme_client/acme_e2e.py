@@ -38,21 +38,27 @@ class AcmeSetup:
 
     certificates: list of dicts {name, domains, ...extra keys}; cert_path/key_path are
     placed under <dir>/out/<name>/. acme: extra [acme] keys. api: extra [api] keys.
+    directory_without: directory fields the client must not see (peers.DirectoryFilter),
+    e.g. ("renewalInfo",) for a CA without ARI.
     """
 
     def __init__(self, certificates=(), cnames=None, acme=None, api=None, eab=False,
                  nonce_reject=0, start_server=True, wait_health=True, pebble_env=None,
-                 pebble_binary="pebble", pebble_profiles=None):
+                 pebble_binary="pebble", pebble_profiles=None, directory_without=()):
         self.dir = tempfile.mkdtemp(prefix="acmednsd-acme-")
-        self.server = self.pebble = self.nsd = self.unbound = None
+        self.server = self.pebble = self.nsd = self.unbound = self.directory_filter = None
         self.certificates = {}
         try:
             self.pebble = peers.Pebble(os.path.join(self.dir, "pebble"), dns_server="",
                                        eab=eab, nonce_reject=nonce_reject, start=False,
                                        extra_env=pebble_env, binary=pebble_binary,
                                        profiles=pebble_profiles)
+            directory_url = self.pebble.directory_url
+            if directory_without:
+                self.directory_filter = peers.DirectoryFilter(self.pebble, directory_without)
+                directory_url = self.directory_filter.directory_url
             acme_keys = {
-                "directory": self.pebble.directory_url,
+                "directory": directory_url,
                 "ca_bundle": self.pebble.tls_ca_bundle,
                 "state_dir": os.path.join(self.dir, "acme-state"),
                 "agree_terms": True,
@@ -163,7 +169,7 @@ class AcmeSetup:
         return self.server.process.output() if self.server.process else ""
 
     def close(self, failed=False):
-        for peer in (self.server, self.pebble, self.unbound, self.nsd):
+        for peer in (self.server, self.directory_filter, self.pebble, self.unbound, self.nsd):
             if peer is None:
                 continue
             try:

@@ -143,9 +143,11 @@ def test_malformed_renewal_info_falls_back_to_one_third():
 
 
 def test_without_ari_the_client_renews_at_one_third_of_the_lifetime():
-    # Bookworm's Pebble 2.4 has no renewalInfo in its directory.
+    # A CA without ARI: Pebble 2.10 behind a directory without renewalInfo (which Pebble
+    # a distribution ships has ARI differs: bookworm's 2.4 none, trixie's yes).
     certs = [{"name": "no-ari", "domains": [f"no-ari.{ZONE}"]}]
-    with AcmeSetup(certificates=certs, start_server=False) as s:
+    with AcmeSetup(certificates=certs, start_server=False, pebble_binary=peers.pebble_unstable(),
+                   directory_without=("renewalInfo",)) as s:
         cert, _ = s.certificates["no-ari"]
         s.start_dns_only()
         r = s.cli("cert", "issue", "no-ari")
@@ -155,6 +157,7 @@ def test_without_ari_the_client_renews_at_one_third_of_the_lifetime():
         due = not_after - (not_after - not_before) // 3
         assert f"no-ari: not due until {rfc3339(due)} (one third of its lifetime left)" in r.stdout, r.stdout
         assert "ari" not in state(s, "no-ari"), state(s, "no-ari")
+        assert s.directory_filter.requests >= 2, "the client did not read the filtered directory"
 
 
 def test_short_lived_profile_renews_before_expiry_under_ari():
@@ -204,7 +207,9 @@ def test_profile_selection_and_unknown_profiles():
 
 def test_profile_on_a_ca_without_profiles():
     certs = [{"name": "old-ca", "domains": [f"old.{ZONE}"], "profile": "shortlived"}]
-    with AcmeSetup(certificates=certs, start_server=False) as s:  # Pebble 2.4
+    # Pebble 2.10 with profiles configured, behind a directory without meta.profiles.
+    with AcmeSetup(certificates=certs, start_server=False, directory_without=("meta.profiles",),
+                   **pebble210()) as s:
         s.start_dns_only()
         r = s.cli("cert", "issue", "old-ca")
         assert r.returncode == 1, (r.stdout, r.stderr)

@@ -459,6 +459,17 @@ def final_checks(state):
         finally:
             db.close()
 
+    def changed_nothing_persist_records():
+        # /persist entries above are all refusals: no dns-persist-01 record exists.
+        srv = state["server"]
+        db = sqlite3.connect(f"file:{srv.db_path}?mode=ro", uri=True, timeout=10)
+        try:
+            assert db.execute("SELECT count(*) FROM persist_values").fetchone()[0] == 0
+        finally:
+            db.close()
+        name = f"_validation-persist.{state['account']['subdomain']}.{DOMAIN}"
+        assert srv.txt_values(name) == [], srv.txt_values(name)
+
     def changed_nothing_server_stops_cleanly():
         srv = state["server"]
         code = srv.stop()
@@ -467,7 +478,7 @@ def final_checks(state):
 
     return [changed_nothing_server_alive_and_healthy, changed_nothing_txt_values_in_dns,
             changed_nothing_account_key_allowfrom_values, changed_nothing_account_count,
-            changed_nothing_server_stops_cleanly]
+            changed_nothing_persist_records, changed_nothing_server_stops_cleanly]
 
 
 # ---------------------------------------------------------------- config files

@@ -14,10 +14,12 @@ import harness
 import e2e_common as E
 
 TOPO = None
+# Extra hook settings of a topology, e.g. ACMEDNS_PROPAGATION_SERVERS for a secondary.
+HOOK_ENV = {}
 
 
 def hook_env(storage, **extra):
-    env = dict(os.environ, ACMEDNS_URL=TOPO.api_url, ACMEDNS_STORAGE_PATH=storage)
+    env = dict(os.environ, ACMEDNS_URL=TOPO.api_url, ACMEDNS_STORAGE_PATH=storage, **HOOK_ENV)
     env.update(extra)
     return env
 

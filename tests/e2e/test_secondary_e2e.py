@@ -28,6 +28,9 @@ def main():
         sections = tl.primary_sections([secondary.port])
         topo = E.Topology(server_sections=sections, extra_toml=tl.tsig_toml(secret), secondary=secondary)
         C.TOPO = topo
+        # certbot asks the CA to validate as soon as the hook returns; the hook waits
+        # until the secondary (the resolver's only path) serves the value.
+        C.HOOK_ENV = {"ACMEDNS_PROPAGATION_SERVERS": f"{secondary.address}:{secondary.port}"}
         lego_cases = [L.Case(topo, "default", "one_name", ["one-lego.example.test"]),
                       L.Case(topo, "default", "ten_names_one_credential",
                              [f"n{i}.ten-lego.example.test" for i in range(10)])]
@@ -43,6 +46,26 @@ def main():
                 conf = f.read()
             assert f"@{topo.server.dns_port}" not in conf and f"@{topo.secondary.port}" in conf, conf
 
+        def test_hook_returns_once_the_secondary_serves_the_value():
+            storage = os.path.join(topo.dir, "acmedns-hook-wait.json")
+            for i in range(5):
+                value = harness.txt_value(100 + i)
+                r = E.run([sys.executable, E.HOOK], timeout=150, env=C.hook_env(
+                    storage, CERTBOT_DOMAIN="hook-wait.example.test", CERTBOT_VALIDATION=value))
+                assert r.returncode == 0, (r.stdout, r.stderr)
+                fulldomain = C.load(storage)["hook-wait.example.test"]["fulldomain"]
+                # Asked once, at once: the hook returned only after the secondary had it.
+                assert value in topo.secondary.txt_values(fulldomain), i
+
+        def test_hook_fails_when_a_server_never_serves_the_value():
+            storage = os.path.join(topo.dir, "acmedns-hook-never.json")
+            silent = harness.free_port("127.0.0.1")  # nothing listens there
+            r = E.run([sys.executable, E.HOOK], timeout=60, env=C.hook_env(
+                storage, CERTBOT_DOMAIN="hook-never.example.test", CERTBOT_VALIDATION=harness.txt_value(9),
+                ACMEDNS_PROPAGATION_SERVERS=f"127.0.0.1:{silent}", ACMEDNS_PROPAGATION_TIMEOUT="1"))
+            assert r.returncode == 1, (r.stdout, r.stderr)
+            assert f"127.0.0.1:{silent} does not serve the new TXT value" in r.stderr, r.stderr
+
         def test_certbot_one_name():
             C.obtain("secondary-one", ["one-certbot.example.test"], shared=False)
 
@@ -53,7 +76,9 @@ def main():
             for c in lego_cases:
                 c.start(pool)
             try:
-                harness.run_main([test_resolver_reaches_only_the_secondary, test_certbot_one_name,
+                harness.run_main([test_resolver_reaches_only_the_secondary,
+                                  test_hook_returns_once_the_secondary_serves_the_value,
+                                  test_hook_fails_when_a_server_never_serves_the_value, test_certbot_one_name,
                                   test_certbot_ten_names_one_credential] + [c.test() for c in lego_cases])
             except SystemExit as e:
                 ok = e.code == 0

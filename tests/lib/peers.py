@@ -334,6 +334,69 @@ class Pebble(_Peer):
         return _write(path or os.path.join(self.dir, "pebble-root.pem"), self.root_pem())
 
 
+class DirectoryFilter:
+    """An HTTPS front for one Pebble that serves its ACME directory without some fields.
+
+    A CA "without ARI" or "without profiles" is, to an RFC 8555 client, a directory
+    without `renewalInfo` or `meta.profiles`: that is all the client can see of it. Debian
+    ships different Pebbles per release (bookworm 2.4 has neither; trixie's has ARI), so
+    the tests that need such a CA filter the directory of one pinned Pebble instead of
+    depending on which Pebble the distribution has. Only the directory passes through
+    here; every URL in it still points at Pebble itself.
+
+    drop: dotted field names, e.g. ("renewalInfo", "meta.profiles").
+    Attributes: directory_url; `requests` counts the directories served.
+    """
+
+    def __init__(self, pebble, drop):
+        import http.server
+        import threading
+        self.pebble, self.drop, self.requests = pebble, tuple(drop), 0
+        front = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path != "/dir":
+                    self.send_error(404)
+                    return
+                status, body = front.pebble._get(front.pebble.directory_url)
+                assert status == 200, status
+                directory = json.loads(body)
+                for field in front.drop:
+                    *parents, leaf = field.split(".")
+                    node = directory
+                    for parent in parents:
+                        node = node.get(parent, {})
+                    node.pop(leaf, None)
+                body = json.dumps(directory).encode()
+                front.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.port = harness.free_port(LOOPBACK, both=False)
+        self.httpd = http.server.ThreadingHTTPServer((LOOPBACK, self.port), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(pebble.ca.cert, pebble.ca.key)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def directory_url(self):
+        return f"https://{LOOPBACK}:{self.port}/dir"
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+
 # ---------------------------------------------------------------------------
 # unbound
 # ---------------------------------------------------------------------------
@@ -350,7 +413,9 @@ class Unbound(_Peer):
 
     def __init__(self, dir, stubs, start=True, port=None, cache_max_ttl=None,
                  cache_max_negative_ttl=None, extra_server="", verbosity=1, log_queries=True,
-                 extra_interfaces=()):
+                 extra_interfaces=(), trust_anchors=()):
+        """`trust_anchors`: DS or DNSKEY lines; with any, unbound validates (DNSSEC) and
+        the stub zones are no longer declared insecure."""
         super().__init__(dir)
         self.port = port or harness.free_port(LOOPBACK)
         self.stubs = dict(stubs)
@@ -381,7 +446,7 @@ class Unbound(_Peer):
             "    outgoing-range: 64",
             "    outgoing-num-tcp: 8",
             "    incoming-num-tcp: 16",
-            '    module-config: "iterator"',
+            '    module-config: "validator iterator"' if trust_anchors else '    module-config: "iterator"',
             '    root-hints: ""',
             "    access-control: 127.0.0.0/8 allow",
             "    hide-identity: yes",
@@ -396,7 +461,12 @@ class Unbound(_Peer):
         for zone in self.stubs:
             # More specific than ".": these names are resolved through their stubs.
             lines.append(f'    local-zone: "{zone.rstrip(".")}." transparent')
-            lines.append(f'    domain-insecure: "{zone.rstrip(".")}."')
+            if not trust_anchors:
+                lines.append(f'    domain-insecure: "{zone.rstrip(".")}."')
+        for anchor in trust_anchors:
+            lines.append(f'    trust-anchor: "{anchor}"')
+        if trust_anchors:
+            lines += ["    val-log-level: 2", "    harden-dnssec-stripped: yes"]
         if extra_server:
             lines.extend("    " + l.strip() for l in extra_server.strip().splitlines())
         lines += ["", "remote-control:", "    control-enable: no", ""]
@@ -611,8 +681,10 @@ class Knot(_Authoritative):
     name = "knot"
 
     def __init__(self, dir, zones, start=True, port=None, udp_workers=None, tcp_workers=None,
-                 extra_server=""):
+                 extra_server="", zone_extra=""):
+        """`zone_extra`: lines added to every zone, e.g. "module: mod-onlinesign"."""
         super().__init__(dir)
+        self.zone_extra = zone_extra
         self.port = port or harness.free_port(LOOPBACK)
         self.udp_workers = udp_workers
         self.tcp_workers = tcp_workers
@@ -624,6 +696,8 @@ class Knot(_Authoritative):
 
     def _write_config(self):
         d = self.dir
+        # Knot creates its KASP database (DNSSEC keys) only inside an existing folder.
+        os.makedirs(os.path.join(d, "knot-db"), exist_ok=True)
         lines = [
             "server:",
             f'    rundir: "{d}"',
@@ -661,6 +735,7 @@ class Knot(_Authoritative):
         ]
         for name in self.zones:
             lines.append(f"  - domain: {name}.")
+            lines.extend("    " + l.strip() for l in self.zone_extra.strip().splitlines() if l.strip())
         self.config_path = _write(os.path.join(d, "knot.conf"), "\n".join(lines) + "\n")
         _run(["knotc", "-c", self.config_path, "conf-check"])
 

@@ -267,3 +267,41 @@ TEST_CASE("engine = postgres takes acme-dns's connection strings: URL and key=va
         "host=h password=*** user=u");
   CHECK(config_database::redacted("sqlite3", "data/x.db") == "data/x.db");
 }
+
+TEST_CASE("[dnssec]: defaults, values and errors that name file, line and key") {
+  auto plain = parse_config(kMinimal, "c.toml");
+  REQUIRE(plain.ok());
+  CHECK_FALSE(plain->dnssec.enabled);
+  CHECK(plain->dnssec.algorithm == 13);
+  CHECK(plain->dnssec.signature_validity == 14 * 86400);
+  CHECK(plain->dnssec.refresh == 7 * 86400);
+  CHECK(plain->dnssec.key_roll == 0);
+  auto set =
+      parse_config(std::string(kMinimal) +
+                       "[dnssec]\nenabled = true\nalgorithm = \"ed25519\"\nsignature_validity = \"30d\"\n"
+                       "refresh = \"10d\"\nkey_roll = \"90d\"\n",
+                   "c.toml");
+  REQUIRE(set.ok());
+  CHECK(set->dnssec.enabled);
+  CHECK(set->dnssec.algorithm == 15);
+  CHECK(set->dnssec.signature_validity == 30 * 86400);
+  CHECK(set->dnssec.refresh == 10 * 86400);
+  CHECK(set->dnssec.key_roll == 90 * 86400);
+  const auto error_of = [](const std::string& section) {
+    auto c = parse_config(std::string(kMinimal) + section, "c.toml");
+    REQUIRE_FALSE(c.ok());
+    return c.error().message;
+  };
+  CHECK(error_of("[dnssec]\nalgorithm = \"rsasha1\"\n").find("c.toml:4: [dnssec] algorithm") !=
+        std::string::npos);
+  CHECK(error_of("[dnssec]\nenabled = \"yes\"\n").find("c.toml:4: [dnssec] enabled") != std::string::npos);
+  CHECK(error_of("[dnssec]\nrefresh = \"20d\"\n").find("[dnssec] refresh: must be shorter") !=
+        std::string::npos);
+  CHECK(error_of("[dnssec]\nsignature_validity = \"1h\"\n").find("out of range") != std::string::npos);
+  CHECK(error_of("[dnssec]\nkey_roll = \"soon\"\n").find("[dnssec] key_roll") != std::string::npos);
+  CHECK(error_of("[dnssec]\nenable = true\n").find("c.toml:4: [dnssec] enable: unknown key") !=
+        std::string::npos);
+  auto not_table = parse_config("dnssec = 1\n[general]\ndomain = \"auth.example.org\"\n", "c.toml");
+  REQUIRE_FALSE(not_table.ok());
+  CHECK(not_table.error().message.find("c.toml:1: [dnssec]: ") != std::string::npos);
+}
