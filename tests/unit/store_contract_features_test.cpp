@@ -1,0 +1,222 @@
+// The store's contract for the dns-persist-01 records (migration 3) and the DNSSEC keys
+// (migration 4), on both backends: part of unit.store_contract_tests and
+// unit.store_contract_tests_postgres (see store_contract_test.cpp).
+#include "catch_compat.hpp"
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "store/dnssec_key_store.hpp"
+#include "store/store.hpp"
+#include "store_test_db.hpp"
+
+using namespace acmednsd;
+using acmednsd::testing::TestDb;
+using acmednsd::testing::txt;
+
+namespace {
+
+std::unique_ptr<Store> open_store(const TestDb& db) {
+  auto s = Store::open(db.options());
+  INFO((s.ok() ? "" : s.error().message));
+  REQUIRE(s.ok());
+  return std::move(s.value());
+}
+
+std::set<std::string> served(const Store& store, const std::string& name) {
+  std::set<std::string> out;
+  store.index().visit(
+      name, std::time(nullptr),
+      [](void* c, std::string_view v) { static_cast<std::set<std::string>*>(c)->emplace(v); }, &out);
+  return out;
+}
+
+template <typename Pred>
+bool within(std::chrono::milliseconds limit, Pred pred) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
+
+const std::string kA = "ca.test; accounturi=https://ca.test/acct/1";
+const std::string kB = "other.test; accounturi=https://other.test/acct/9";
+
+DnssecKeyRecord key_named(const std::string& zone, const std::string& pem, std::int64_t at) {
+  DnssecKeyRecord k;
+  k.zone = zone;
+  k.algorithm = 13;
+  k.flags = 257;
+  k.private_key_pem = pem;
+  k.created = at;
+  k.publish = at;
+  k.activate = at;
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE("contract: persist records are set, replaced, listed, capped, removed and kept on reopen") {
+  TestDb db;
+  INFO("engine " << db.engine());
+  const std::string name = "_validation-persist.www";
+  {
+    auto store = open_store(db);
+    const auto serial0 = store->index().serial();
+    auto written = store->set_persist_sync(name, "CA.test ;accounturi=https://ca.test/acct/1");
+    REQUIRE(written.ok());
+    CHECK(*written);
+    CHECK(served(*store, name) == std::set<std::string>{kA});
+    CHECK(AnswerIndex::serial_after(store->index().serial(), serial0));
+    const auto serial1 = store->index().serial();
+    written = store->set_persist_sync(name, kA);  // identical: no write, same serial
+    REQUIRE(written.ok());
+    CHECK_FALSE(*written);
+    CHECK(store->index().serial() == serial1);
+    REQUIRE(store->set_persist_sync(name, kA + "; policy=wildcard").ok());  // same pair: replaced
+    REQUIRE(store->set_persist_sync(name, kB).ok());
+    CHECK(served(*store, name) == std::set<std::string>{kA + "; policy=wildcard", kB});
+    auto listed = store->list_persist(name);
+    REQUIRE(listed.ok());
+    REQUIRE(listed->size() == 2);
+    CHECK(listed->at(0).issuer == "ca.test");
+    CHECK(listed->at(0).value == kA + "; policy=wildcard");
+    CHECK(listed->at(1).account_uri == "https://other.test/acct/9");
+    CHECK(db.query("SELECT count(*) FROM persist_values") == "2");
+    // The cap: 16 per name, the 17th refused and nothing changed.
+    for (int i = 2; i < 16; ++i) {
+      REQUIRE(store->set_persist_sync(name, "ca.test; accounturi=https://ca.test/acct/n" + std::to_string(i))
+                  .ok());
+    }
+    const auto serial16 = store->index().serial();
+    auto refused = store->set_persist_sync(name, "ca.test; accounturi=https://ca.test/acct/17");
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == "persist_limit");
+    CHECK(store->index().serial() == serial16);
+    CHECK(db.query("SELECT count(*) FROM persist_values") == "16");
+    auto removed = store->remove_persist_sync(name, "OTHER.test", "https://other.test/acct/9");
+    REQUIRE(removed.ok());
+    CHECK(*removed == kB);
+    removed = store->remove_persist_sync(name, "other.test", "https://other.test/acct/9");
+    REQUIRE(removed.ok());
+    CHECK(removed->empty());
+  }
+  auto reopened = open_store(db);
+  CHECK(served(*reopened, name).size() == 15);
+  CHECK(served(*reopened, name).count(kA + "; policy=wildcard") == 1);
+  CHECK(served(*reopened, name).count(kB) == 0);
+}
+
+TEST_CASE("contract: a second store on the same database follows the persist records") {
+  TestDb db;
+  INFO("engine " << db.engine());
+  auto a = open_store(db);
+  auto b = open_store(db);
+  auto creds = a->create_account_sync({});
+  REQUIRE(creds.ok());
+  const std::string name = std::string(kPersistLabel) + "." + creds->subdomain;
+  REQUIRE(a->set_persist_sync(name, kA).ok());
+  CHECK(within(std::chrono::seconds(2), [&] { return served(*b, name) == std::set<std::string>{kA}; }));
+  // Replaced at A: B serves only the new value.
+  REQUIRE(a->set_persist_sync(name, kA + "; policy=wildcard").ok());
+  CHECK(within(std::chrono::seconds(2),
+               [&] { return served(*b, name) == std::set<std::string>{kA + "; policy=wildcard"}; }));
+  REQUIRE(a->set_persist_sync(name, kB).ok());
+  CHECK(within(std::chrono::seconds(2), [&] { return served(*b, name).size() == 2; }));
+  // Removed at A.
+  REQUIRE(a->remove_persist_sync(name, "ca.test", "https://ca.test/acct/1").ok());
+  CHECK(within(std::chrono::seconds(2), [&] { return served(*b, name) == std::set<std::string>{kB}; }));
+  if (db.postgres()) {
+    // B writes too; A follows it.
+    REQUIRE(b->set_persist_sync(name, kA).ok());
+    CHECK(within(std::chrono::seconds(2), [&] { return served(*a, name) == std::set<std::string>{kA, kB}; }));
+  }
+  // The account deleted at A takes its records with it, at B too.
+  REQUIRE(*a->delete_account_sync(creds->username));
+  CHECK(served(*a, name).empty());
+  CHECK(within(std::chrono::seconds(2), [&] { return served(*b, name).empty(); }));
+  CHECK(db.query("SELECT count(*) FROM persist_values") == "0");
+}
+
+TEST_CASE("contract: migrations 3 and 4 upgrade a version-2 database") {
+  TestDb db;
+  INFO("engine " << db.engine());
+  std::string sub;
+  {
+    auto store = open_store(db);
+    sub = store->create_account_sync({})->subdomain;
+    REQUIRE(store->add_txt_sync(sub, txt(1)).ok());
+  }
+  // What a binary from before both features left.
+  db.exec(db.postgres()
+              ? "DROP TABLE persist_values; DROP TABLE dnssec_keys; UPDATE acmednsd_schema SET version = 2"
+              : "DROP TABLE persist_values; DROP TABLE dnssec_keys; PRAGMA user_version = 2");
+  auto store = open_store(db);
+  CHECK(served(*store, sub) == std::set<std::string>{txt(1)});
+  REQUIRE(store->set_persist_sync(std::string(kPersistLabel) + "." + sub, kA).ok());
+  auto keys = ensure_dnssec_key(db.engine(), db.connection(), "auth.example.org", [] {
+    return Result<DnssecKeyRecord>(key_named("auth.example.org", "PEM", 1));
+  });
+  REQUIRE(keys.ok());
+  CHECK(keys->size() == 1);
+  CHECK(db.query(db.postgres() ? "SELECT version FROM acmednsd_schema" : "PRAGMA user_version") == "4");
+}
+
+TEST_CASE("contract: DNSSEC keys: one first key however many start together, then a roll") {
+  TestDb db;
+  INFO("engine " << db.engine());
+  auto store = open_store(db);  // creates and migrates the schema
+  const std::string zone = "auth.example.org";
+  auto none = load_dnssec_keys(db.engine(), db.connection(), zone);
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+
+  // Eight callers at once, each with its own key; the slow key generation widens the
+  // window in which two transactions would both see an empty table.
+  constexpr int kCallers = 8;
+  std::atomic<int> generated{0};
+  std::vector<std::future<Result<std::vector<DnssecKeyRecord>>>> calls;
+  calls.reserve(kCallers);
+  for (int i = 0; i < kCallers; ++i) {
+    calls.push_back(std::async(std::launch::async, [&, i] {
+      return ensure_dnssec_key(db.engine(), db.connection(), zone, [&, i] {
+        ++generated;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        return Result<DnssecKeyRecord>(key_named(zone, "PEM-" + std::to_string(i), 1000));
+      });
+    }));
+  }
+  std::set<std::string> seen;
+  for (auto& c : calls) {
+    auto keys = c.get();
+    INFO((keys.ok() ? "" : keys.error().message));
+    REQUIRE(keys.ok());
+    REQUIRE(keys->size() == 1);
+    seen.insert(keys->front().private_key_pem);
+  }
+  CHECK(seen.size() == 1);
+  CHECK(generated.load() == 1);
+  CHECK(db.query("SELECT count(*) FROM dnssec_keys") == "1");
+
+  // A roll: the signing key gets retire/remove, the next one is appended.
+  REQUIRE(store_dnssec_roll(db.engine(), db.connection(), zone, 2000, 3000, key_named(zone, "PEM-next", 1500))
+              .ok());
+  auto keys = load_dnssec_keys(db.engine(), db.connection(), zone);
+  REQUIRE(keys.ok());
+  REQUIRE(keys->size() == 2);
+  CHECK(keys->at(0).private_key_pem == *seen.begin());
+  CHECK(keys->at(0).retire == std::optional<std::int64_t>(2000));
+  CHECK(keys->at(0).remove == std::optional<std::int64_t>(3000));
+  CHECK(keys->at(1).private_key_pem == "PEM-next");
+  CHECK_FALSE(keys->at(1).retire.has_value());
+  CHECK(keys->at(1).activate == 1500);
+  CHECK(keys->at(1).algorithm == 13);
+  CHECK(keys->at(1).flags == 257);
+  // Another zone's keys are apart.
+  CHECK(load_dnssec_keys(db.engine(), db.connection(), "other.example.org")->empty());
+}
