@@ -68,7 +68,7 @@ int dnssec(const Config& config, const std::vector<std::string>& args) {
       return kExitFailure;
     }
     const auto plan = dns::plan_roll(config, now);
-    if (auto s = dns::start_roll(config, now); !s) {
+    if (auto s = dns::start_roll(config, now, rows->back().id); !s) {
       std::cerr << "acme-dnsd: " << s.error().message << "\n";
       return kExitFailure;
     }

@@ -197,7 +197,10 @@ class DnsServerImpl : public DnsServer {
         load_dnssec_keys(config_.database.engine, config_.database.connection, config_.general.domain);
     if (!rows) return log::warning("dnssec: cannot read the keys", {{"error", rows.error().message}});
     if (!roll_due(config_, *rows, now)) return;
-    if (auto s = start_roll(config_, now); !s) {
+    if (auto s = start_roll(config_, now, rows->back().id); !s) {
+      if (s.error().code == "dnssec_roll_conflict") {
+        return log::info("dnssec: the scheduled key roll was started by another instance");
+      }
       return log::error("dnssec: the scheduled key roll did not start", {{"error", s.error().message}});
     }
     log::info("dnssec: scheduled key roll started");

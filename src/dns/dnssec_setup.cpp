@@ -74,12 +74,12 @@ RollPlan plan_roll(const Config& config, std::int64_t now) {
   return p;
 }
 
-Status start_roll(const Config& config, std::int64_t now) {
+Status start_roll(const Config& config, std::int64_t now, std::int64_t newest_id) {
   const RollPlan plan = plan_roll(config, now);
   auto key = new_key(config, plan.publish, plan.activate);
   if (!key) return key.error();
   return store_dnssec_roll(config.database.engine, config.database.connection, config.general.domain,
-                           plan.activate, plan.old_remove, *key);
+                           newest_id, plan.activate, plan.old_remove, *key);
 }
 
 std::string key_phase(const Signer& signer, std::int64_t now) {

@@ -34,8 +34,9 @@ RollPlan plan_roll(const Config& config, std::int64_t now);
 inline constexpr std::int64_t kPropagationDelay = 120;  // instances re-read keys every 60 s
 inline constexpr std::int64_t kDsWait = std::int64_t{2} * 86400;
 
-// Starts a roll: a new key of the configured algorithm with the plan's times.
-Status start_roll(const Config& config, std::int64_t now);
+// Starts a roll: a new key of the configured algorithm with the plan's times, provided
+// the newest stored key is still `newest_id` (see store_dnssec_roll).
+Status start_roll(const Config& config, std::int64_t now, std::int64_t newest_id);
 
 // "published/active" key tags at `now`: when it changes, the served zone is rebuilt.
 std::string key_phase(const Signer& signer, std::int64_t now);

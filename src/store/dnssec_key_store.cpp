@@ -54,10 +54,18 @@ Result<std::vector<DnssecKeyRecord>> ensure_dnssec_key(
 }
 
 Status store_dnssec_roll(const std::string& engine, const std::string& connection, const std::string& zone,
-                         std::int64_t retire, std::int64_t remove, const DnssecKeyRecord& next) {
+                         std::int64_t newest_id, std::int64_t retire, std::int64_t remove,
+                         const DnssecKeyRecord& next) {
   auto db = connect(engine, connection);
   if (!db) return db.error();
   return in_key_transaction(**db, [&]() -> Status {
+    auto keys = (*db)->dnssec_keys(zone);
+    if (!keys) return keys.error();
+    if (keys->empty() || keys->back().id != newest_id) {
+      return make_error(
+          "dnssec_roll_conflict",
+          "the keys of " + zone + " changed meanwhile (another instance or the CLI started a roll)");
+    }
     if (auto s = (*db)->retire_dnssec_keys(zone, retire, remove); !s) return s;
     return (*db)->insert_dnssec_key(next);
   });

@@ -41,8 +41,12 @@ Result<std::vector<DnssecKeyRecord>> ensure_dnssec_key(
     const std::string& engine, const std::string& connection, const std::string& zone,
     const std::function<Result<DnssecKeyRecord>()>& make_key);
 
-// A roll: the keys that still sign get `retire`/`remove`, `next` is inserted; one transaction.
+// A roll: the keys that still sign get `retire`/`remove`, `next` is inserted; one
+// transaction. Only when the zone's newest key is still `newest_id` (what the caller
+// decided on): otherwise "dnssec_roll_conflict" and nothing changes, so two instances
+// whose scheduled rolls fall due together start one roll, not two.
 Status store_dnssec_roll(const std::string& engine, const std::string& connection, const std::string& zone,
-                         std::int64_t retire, std::int64_t remove, const DnssecKeyRecord& next);
+                         std::int64_t newest_id, std::int64_t retire, std::int64_t remove,
+                         const DnssecKeyRecord& next);
 
 }  // namespace acmednsd

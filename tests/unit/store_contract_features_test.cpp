@@ -204,8 +204,16 @@ TEST_CASE("contract: DNSSEC keys: one first key however many start together, the
   CHECK(db.query("SELECT count(*) FROM dnssec_keys") == "1");
 
   // A roll: the signing key gets retire/remove, the next one is appended.
-  REQUIRE(store_dnssec_roll(db.engine(), db.connection(), zone, 2000, 3000, key_named(zone, "PEM-next", 1500))
+  const std::int64_t first_id = load_dnssec_keys(db.engine(), db.connection(), zone)->front().id;
+  REQUIRE(store_dnssec_roll(db.engine(), db.connection(), zone, first_id, 2000, 3000,
+                            key_named(zone, "PEM-next", 1500))
               .ok());
+  // A second roll decided on the same newest key (another instance's scheduled roll
+  // falling due at the same time) is refused and changes nothing.
+  auto twice = store_dnssec_roll(db.engine(), db.connection(), zone, first_id, 2100, 3100,
+                                 key_named(zone, "PEM-again", 1600));
+  REQUIRE_FALSE(twice.ok());
+  CHECK(twice.error().code == "dnssec_roll_conflict");
   auto keys = load_dnssec_keys(db.engine(), db.connection(), zone);
   REQUIRE(keys.ok());
   REQUIRE(keys->size() == 2);
