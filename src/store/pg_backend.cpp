@@ -14,6 +14,7 @@
 
 #include "common/log.hpp"
 #include "common/threads.hpp"
+#include "store/feature_sql.hpp"
 #include "store/pg_connection.hpp"
 #include "store/store_backend.hpp"
 
@@ -56,35 +57,15 @@ const std::vector<const char*>& migrations() {
       "  to_serial   bigint NOT NULL,"
       "  removed     text NOT NULL,"
       "  added       text NOT NULL);",
-      // 3: dns-persist-01 records, as in SQLite (one row per name, issuer, accounturi).
-      "CREATE TABLE persist_values ("
-      "  name        text COLLATE \"C\" NOT NULL,"
-      "  issuer      text COLLATE \"C\" NOT NULL,"
-      "  account_uri text COLLATE \"C\" NOT NULL,"
-      "  value       text NOT NULL,"
-      "  updated_ms  bigint NOT NULL,"
-      "  PRIMARY KEY (name, issuer, account_uri));",
-      // 4: DNSSEC keys, as in SQLite; every instance on the database signs with them.
-      "CREATE TABLE dnssec_keys ("
-      "  id          bigserial PRIMARY KEY,"
-      "  zone        text NOT NULL,"
-      "  algorithm   integer NOT NULL,"
-      "  flags       integer NOT NULL,"
-      "  private_key text NOT NULL,"
-      "  created     bigint NOT NULL,"
-      "  publish     bigint NOT NULL,"
-      "  activate    bigint NOT NULL,"
-      "  retire      bigint,"
-      "  remove      bigint);",
+      // 3: dns-persist-01 records; 4: DNSSEC keys (pg_features.cpp), as in SQLite.
+      pg_sql::kPersistTable,
+      pg_sql::kDnssecTable,
   };
   return list;
 }
 
 // pg_advisory_xact_lock key for migrations: "acmednsd" in ASCII.
 constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7017859889624740964)";
-// And for creating or rolling DNSSEC keys (the migration key + 1): two instances that
-// start together on an empty table would otherwise each insert a first key.
-constexpr const char* kDnssecKeyLock = "SELECT pg_advisory_xact_lock(7017859889624740965)";
 constexpr const char* kChannel = "acmednsd_changes";
 
 std::string encode(const std::vector<LogEntry>& entries) {
@@ -402,101 +383,38 @@ class PgDb final : public Db {
                  {num(max_age_seconds)}));
   }
 
+  // dns-persist-01 records and DNSSEC keys: pg_features.cpp.
   Result<std::vector<PersistRecord>> list_persist(std::string_view name) override {
-    auto r = c_.query(
-        "SELECT name, issuer, account_uri, value, updated_ms FROM persist_values WHERE name = $1 "
-        "ORDER BY updated_ms, issuer, account_uri",
-        {std::string(name)});
-    if (!r) return r.error();
-    std::vector<PersistRecord> out;
-    out.reserve(static_cast<std::size_t>(r->rows()));
-    for (int i = 0; i < r->rows(); ++i) {
-      out.push_back({r->text(i, 0), r->text(i, 1), r->text(i, 2), r->text(i, 3), r->integer(i, 4) / 1000});
-    }
-    return out;
+    return pg_sql::list_persist(c_, name);
   }
-
   Result<std::optional<std::string>> persist_value(const std::string& name, const std::string& issuer,
                                                    const std::string& account_uri) override {
-    return first_text(
-        c_.query("SELECT value FROM persist_values WHERE name = $1 AND issuer = $2 AND account_uri = $3",
-                 {name, issuer, account_uri}));
+    return pg_sql::persist_value(c_, name, issuer, account_uri);
   }
-
   Result<std::int64_t> count_persist(const std::string& name) override {
-    auto r = c_.query("SELECT count(*) FROM persist_values WHERE name = $1", {name});
-    if (!r) return r.error();
-    return r->integer(0, 0);
+    return pg_sql::count_persist(c_, name);
   }
-
   Status upsert_persist(const std::string& name, const std::string& issuer, const std::string& account_uri,
                         const std::string& value, std::int64_t ms) override {
-    return done(
-        c_.query("INSERT INTO persist_values (name, issuer, account_uri, value, updated_ms) "
-                 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name, issuer, account_uri) "
-                 "DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
-                 {name, issuer, account_uri, value, num(ms)}));
+    return pg_sql::upsert_persist(c_, name, issuer, account_uri, value, ms);
   }
-
   Result<std::optional<std::string>> delete_persist(const std::string& name, const std::string& issuer,
                                                     const std::string& account_uri) override {
-    return first_text(c_.query(
-        "DELETE FROM persist_values WHERE name = $1 AND issuer = $2 AND account_uri = $3 RETURNING value",
-        {name, issuer, account_uri}));
+    return pg_sql::delete_persist(c_, name, issuer, account_uri);
   }
-
   Result<std::vector<std::string>> delete_persist_of_name(const std::string& name) override {
-    return column(c_.query("DELETE FROM persist_values WHERE name = $1 RETURNING value", {name}));
+    return pg_sql::delete_persist_of_name(c_, name);
   }
-
-  Status lock_dnssec_keys() override { return c_.exec(kDnssecKeyLock); }
-
+  Status lock_dnssec_keys() override { return pg_sql::lock_dnssec_keys(c_); }
   Result<std::vector<DnssecKeyRecord>> dnssec_keys(const std::string& zone) override {
-    auto r = c_.query(
-        "SELECT id, zone, algorithm, flags, private_key, created, publish, activate, retire, remove "
-        "FROM dnssec_keys WHERE zone = $1 ORDER BY id",
-        {zone});
-    if (!r) return r.error();
-    std::vector<DnssecKeyRecord> out;
-    out.reserve(static_cast<std::size_t>(r->rows()));
-    for (int i = 0; i < r->rows(); ++i) {
-      DnssecKeyRecord k;
-      k.id = r->integer(i, 0);
-      k.zone = r->text(i, 1);
-      k.algorithm = static_cast<std::uint8_t>(r->integer(i, 2));
-      k.flags = static_cast<std::uint16_t>(r->integer(i, 3));
-      k.private_key_pem = r->text(i, 4);
-      k.created = r->integer(i, 5);
-      k.publish = r->integer(i, 6);
-      k.activate = r->integer(i, 7);
-      if (!r->is_null(i, 8)) k.retire = r->integer(i, 8);
-      if (!r->is_null(i, 9)) k.remove = r->integer(i, 9);
-      out.push_back(std::move(k));
-    }
-    return out;
+    return pg_sql::dnssec_keys(c_, zone);
   }
-
-  Status insert_dnssec_key(const DnssecKeyRecord& k) override {
-    return done(
-        c_.query("INSERT INTO dnssec_keys (zone, algorithm, flags, private_key, created, publish, activate) "
-                 "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                 {k.zone, num(k.algorithm), num(k.flags), k.private_key_pem, num(k.created), num(k.publish),
-                  num(k.activate)}));
-  }
-
+  Status insert_dnssec_key(const DnssecKeyRecord& key) override { return pg_sql::insert_dnssec_key(c_, key); }
   Status retire_dnssec_keys(const std::string& zone, std::int64_t retire, std::int64_t remove) override {
-    return done(c_.query("UPDATE dnssec_keys SET retire = $1, remove = $2 WHERE zone = $3 AND retire IS NULL",
-                         {num(retire), num(remove), zone}));
+    return pg_sql::retire_dnssec_keys(c_, zone, retire, remove);
   }
 
  private:
-  static Result<std::optional<std::string>> first_text(const Result<pg::PgResult>& r) {
-    if (!r) return r.error();
-    std::optional<std::string> out;
-    if (r->rows() > 0) out = r->text(0, 0);
-    return out;
-  }
-
   Status load_in_snapshot(AnswerIndex& index, std::uint32_t& stored, std::int64_t& log_seq) {
     auto n = c_.query("SELECT count(*) FROM accounts");
     if (!n) return n.error();
@@ -510,9 +428,7 @@ class PgDb final : public Db {
       const auto ms = values->integer(i, 2);
       index.put_value(values->text(i, 0), values->text(i, 1), ms / 1000, ms);
     }
-    auto persist = c_.query("SELECT name, value FROM persist_values ORDER BY name, updated_ms, value");
-    if (!persist) return persist.error();
-    for (int i = 0; i < persist->rows(); ++i) index.put_persistent(persist->text(i, 0), persist->text(i, 1));
+    if (auto p = pg_sql::load_persist(c_, index); !p) return p;
     auto serial = stored_serial();
     if (!serial) return serial.error();
     stored = *serial;

@@ -12,6 +12,7 @@
 
 #include "common/log.hpp"
 #include "common/threads.hpp"
+#include "store/feature_sql.hpp"
 #include "store/schema_sql.hpp"
 #include "store/sqlite_db.hpp"
 #include "store/store_backend.hpp"
@@ -31,32 +32,9 @@ const std::vector<const char*>& migrations() {
       "  removed     TEXT NOT NULL,"  // "name value" lines
       "  added       TEXT NOT NULL"
       ");",
-      // 3: dns-persist-01 records: one row per (name, issuer, accounturi), what a CA
-      // matches on; `value` is the canonical TXT text served at `name` (a relative
-      // owner, _validation-persist.<...>). No retention and no limit rule: they stay
-      // until their owner removes them.
-      "CREATE TABLE persist_values ("
-      "  name        TEXT NOT NULL,"
-      "  issuer      TEXT NOT NULL,"
-      "  account_uri TEXT NOT NULL,"
-      "  value       TEXT NOT NULL,"
-      "  updated_ms  INTEGER NOT NULL,"
-      "  PRIMARY KEY (name, issuer, account_uri)"
-      ") WITHOUT ROWID;",
-      // 4: DNSSEC keys (store/dnssec_key_store.cpp): one row per key, times in unix
-      // seconds (RFC 7583 publish/activate/retire/remove). The private key is PKCS#8 PEM.
-      "CREATE TABLE IF NOT EXISTS dnssec_keys ("
-      "  id          INTEGER PRIMARY KEY AUTOINCREMENT,"
-      "  zone        TEXT NOT NULL,"
-      "  algorithm   INTEGER NOT NULL,"
-      "  flags       INTEGER NOT NULL,"
-      "  private_key TEXT NOT NULL,"
-      "  created     INTEGER NOT NULL,"
-      "  publish     INTEGER NOT NULL,"
-      "  activate    INTEGER NOT NULL,"
-      "  retire      INTEGER,"
-      "  remove      INTEGER"
-      ");",
+      // 3: dns-persist-01 records; 4: DNSSEC keys (sqlite_features.cpp).
+      sqlite_sql::kPersistTable,
+      sqlite_sql::kDnssecTable,
   };
   return list;
 }
@@ -155,10 +133,7 @@ class SqliteDb final : public Db {
       index.put_value(values->text(0), values->text(1), values->integer(2) / 1000, values->integer(2));
     }
     if (rc != SQLITE_DONE) return db_error(values->error());
-    auto persist = db_.prepare("SELECT name, value FROM persist_values ORDER BY name, updated_ms, value");
-    if (!persist) return persist.error();
-    while ((rc = persist->step()) == SQLITE_ROW) index.put_persistent(persist->text(0), persist->text(1));
-    if (rc != SQLITE_DONE) return db_error(persist->error());
+    if (auto p = sqlite_sql::load_persist(db_, index); !p) return p;
     auto serial = stored_serial();
     if (!serial) return serial.error();
     stored = *serial;
@@ -361,141 +336,40 @@ class SqliteDb final : public Db {
   }
   Status trim_log(std::int64_t) override { return ok_status(); }
 
+  // dns-persist-01 records and DNSSEC keys: sqlite_features.cpp.
   Result<std::vector<PersistRecord>> list_persist(std::string_view name) override {
-    auto st = stmt(
-        "SELECT name, issuer, account_uri, value, updated_ms FROM persist_values WHERE name = :name "
-        "ORDER BY updated_ms, issuer, account_uri");
-    if (!st) return st.error();
-    auto& s = **st;
-    s.bind(":name", name);
-    std::vector<PersistRecord> out;
-    int rc = 0;
-    while ((rc = s.step()) == SQLITE_ROW) {
-      out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.integer(4) / 1000});
-    }
-    const std::string err = s.error();
-    s.reset();
-    if (rc != SQLITE_DONE) return db_error(err);
-    return out;
+    return sqlite_sql::list_persist(db_, name);
   }
-
   Result<std::optional<std::string>> persist_value(const std::string& name, const std::string& issuer,
                                                    const std::string& account_uri) override {
-    auto st = stmt(
-        "SELECT value FROM persist_values WHERE name = :name AND issuer = :issuer AND account_uri = "
-        ":account");
-    if (!st) return st.error();
-    (*st)->bind(":name", name).bind(":issuer", issuer).bind(":account", account_uri);
-    return optional_text(**st);
+    return sqlite_sql::persist_value(db_, name, issuer, account_uri);
   }
-
   Result<std::int64_t> count_persist(const std::string& name) override {
-    auto st = stmt("SELECT count(*) FROM persist_values WHERE name = :name");
-    if (!st) return st.error();
-    (*st)->bind(":name", name);
-    const bool counted = (*st)->step() == SQLITE_ROW;
-    const std::int64_t count = counted ? (*st)->integer(0) : 0;
-    const std::string err = (*st)->error();
-    (*st)->reset();
-    if (!counted) return db_error(err);
-    return count;
+    return sqlite_sql::count_persist(db_, name);
   }
-
   Status upsert_persist(const std::string& name, const std::string& issuer, const std::string& account_uri,
                         const std::string& value, std::int64_t ms) override {
-    return run(
-        "INSERT INTO persist_values (name, issuer, account_uri, value, updated_ms) "
-        "VALUES (:name, :issuer, :account, :value, :ms) ON CONFLICT (name, issuer, account_uri) "
-        "DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
-        [&](sqlite::Statement& s) {
-          s.bind(":name", name)
-              .bind(":issuer", issuer)
-              .bind(":account", account_uri)
-              .bind(":value", value)
-              .bind(":ms", ms);
-        });
+    return sqlite_sql::upsert_persist(db_, name, issuer, account_uri, value, ms);
   }
-
   Result<std::optional<std::string>> delete_persist(const std::string& name, const std::string& issuer,
                                                     const std::string& account_uri) override {
-    auto st = stmt(
-        "DELETE FROM persist_values WHERE name = :name AND issuer = :issuer AND account_uri = :account "
-        "RETURNING value");
-    if (!st) return st.error();
-    (*st)->bind(":name", name).bind(":issuer", issuer).bind(":account", account_uri);
-    return optional_text(**st);
+    return sqlite_sql::delete_persist(db_, name, issuer, account_uri);
   }
-
   Result<std::vector<std::string>> delete_persist_of_name(const std::string& name) override {
-    auto st = stmt("DELETE FROM persist_values WHERE name = :name RETURNING value");
-    if (!st) return st.error();
-    (*st)->bind(":name", name);
-    return column_list(**st);
+    return sqlite_sql::delete_persist_of_name(db_, name);
   }
-
   Status lock_dnssec_keys() override { return ok_status(); }  // BEGIN IMMEDIATE holds the lock
-
   Result<std::vector<DnssecKeyRecord>> dnssec_keys(const std::string& zone) override {
-    auto st = stmt(
-        "SELECT id, zone, algorithm, flags, private_key, created, publish, activate, retire, remove "
-        "FROM dnssec_keys WHERE zone = :zone ORDER BY id");
-    if (!st) return st.error();
-    auto& s = **st;
-    s.bind(":zone", zone);
-    std::vector<DnssecKeyRecord> out;
-    int rc = 0;
-    while ((rc = s.step()) == SQLITE_ROW) {
-      DnssecKeyRecord k;
-      k.id = s.integer(0);
-      k.zone = s.text(1);
-      k.algorithm = static_cast<std::uint8_t>(s.integer(2));
-      k.flags = static_cast<std::uint16_t>(s.integer(3));
-      k.private_key_pem = s.text(4);
-      k.created = s.integer(5);
-      k.publish = s.integer(6);
-      k.activate = s.integer(7);
-      if (!s.is_null(8)) k.retire = s.integer(8);
-      if (!s.is_null(9)) k.remove = s.integer(9);
-      out.push_back(std::move(k));
-    }
-    const std::string err = s.error();
-    s.reset();
-    if (rc != SQLITE_DONE) return db_error(err);
-    return out;
+    return sqlite_sql::dnssec_keys(db_, zone);
   }
-
-  Status insert_dnssec_key(const DnssecKeyRecord& k) override {
-    return run(
-        "INSERT INTO dnssec_keys (zone, algorithm, flags, private_key, created, publish, activate) "
-        "VALUES (:zone, :algorithm, :flags, :key, :created, :publish, :activate)",
-        [&](sqlite::Statement& s) {
-          s.bind(":zone", k.zone)
-              .bind(":algorithm", std::int64_t{k.algorithm})
-              .bind(":flags", std::int64_t{k.flags})
-              .bind(":key", k.private_key_pem)
-              .bind(":created", k.created)
-              .bind(":publish", k.publish)
-              .bind(":activate", k.activate);
-        });
+  Status insert_dnssec_key(const DnssecKeyRecord& key) override {
+    return sqlite_sql::insert_dnssec_key(db_, key);
   }
-
   Status retire_dnssec_keys(const std::string& zone, std::int64_t retire, std::int64_t remove) override {
-    return run(
-        "UPDATE dnssec_keys SET retire = :retire, remove = :remove WHERE zone = :zone AND retire IS NULL",
-        [&](sqlite::Statement& s) { s.bind(":retire", retire).bind(":remove", remove).bind(":zone", zone); });
+    return sqlite_sql::retire_dnssec_keys(db_, zone, retire, remove);
   }
 
  private:
-  static Result<std::optional<std::string>> optional_text(sqlite::Statement& s) {
-    const int rc = s.step();
-    std::optional<std::string> out;
-    if (rc == SQLITE_ROW) out = s.text(0);
-    const std::string err = s.error();
-    s.reset();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error(err);
-    return out;
-  }
-
   // Statements are prepared on first use and kept: the writer uses most of them, the
   // readers only a few.
   Result<sqlite::Statement*> stmt(const char* sql) {
