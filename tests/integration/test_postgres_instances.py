@@ -344,8 +344,8 @@ def test_tls_to_the_database_verify_full(pg, tmp):
         os.makedirs(d)
         srv = harness.Server(workdir=d, start=False, sections={"database": {
             "engine": "postgres", "connection": f"{base}?sslmode=verify-full&sslrootcert={ca.ca_cert}"}})
-        srv.start()
         try:
+            srv.start()
             acct = srv.register()
             assert srv.update(acct, harness.txt_value(1))[0] == 200
             assert srv.txt_values(fqdn(acct)) == [harness.txt_value(1)]
