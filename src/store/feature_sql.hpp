@@ -42,7 +42,6 @@ Status retire_dnssec_keys(sqlite::Connection& db, const std::string& zone, std::
 namespace pg_sql {
 extern const char* const kPersistTable;  // migration 3
 extern const char* const kDnssecTable;   // migration 4
-Status load_persist(pg::Connection& c, AnswerIndex& index);
 Result<std::vector<PersistRecord>> list_persist(pg::Connection& c, std::string_view name);
 Result<std::optional<std::string>> persist_value(pg::Connection& c, const std::string& name,
                                                  const std::string& issuer, const std::string& account_uri);

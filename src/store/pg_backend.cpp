@@ -419,16 +419,22 @@ class PgDb final : public Db {
     auto n = c_.query("SELECT count(*) FROM accounts");
     if (!n) return n.error();
     index.reserve(static_cast<std::size_t>(n->integer(0, 0)));
-    auto accounts = c_.query("SELECT subdomain FROM accounts");
-    if (!accounts) return accounts.error();
-    for (int i = 0; i < accounts->rows(); ++i) index.add_name(accounts->text(i, 0));
-    auto values = c_.query("SELECT name, value, updated_ms FROM txt_values");
-    if (!values) return values.error();
-    for (int i = 0; i < values->rows(); ++i) {
-      const auto ms = values->integer(i, 2);
-      index.put_value(values->text(i, 0), values->text(i, 1), ms / 1000, ms);
-    }
-    if (auto p = pg_sql::load_persist(c_, index); !p) return p;
+    // Through cursors, a slice at a time: a million rows as one result would sit in
+    // memory whole (and glibc keeps much of it after it is freed).
+    auto s = fetch_all("DECLARE names NO SCROLL CURSOR FOR SELECT subdomain FROM accounts", "names",
+                       [&](const pg::PgResult& r, int i) { index.add_name(r.text(i, 0)); });
+    if (!s) return s;
+    s = fetch_all("DECLARE vals NO SCROLL CURSOR FOR SELECT name, value, updated_ms FROM txt_values", "vals",
+                  [&](const pg::PgResult& r, int i) {
+                    const auto ms = r.integer(i, 2);
+                    index.put_value(r.text(i, 0), r.text(i, 1), ms / 1000, ms);
+                  });
+    if (!s) return s;
+    s = fetch_all(
+        "DECLARE persist NO SCROLL CURSOR FOR SELECT name, value FROM persist_values "
+        "ORDER BY name, updated_ms, value",
+        "persist", [&](const pg::PgResult& r, int i) { index.put_persistent(r.text(i, 0), r.text(i, 1)); });
+    if (!s) return s;
     auto serial = stored_serial();
     if (!serial) return serial.error();
     stored = *serial;
@@ -436,6 +442,18 @@ class PgDb final : public Db {
     if (!seq) return seq.error();
     log_seq = seq->integer(0, 0);
     return ok_status();
+  }
+
+  template <typename Row>
+  Status fetch_all(const std::string& declare, const std::string& cursor, Row&& row) {
+    if (auto s = c_.exec(declare); !s) return s;
+    for (;;) {
+      auto r = c_.rows("FETCH 20000 FROM " + cursor);
+      if (!r) return r.error();
+      for (int i = 0; i < r->rows(); ++i) row(*r, i);
+      if (r->rows() == 0) break;
+    }
+    return c_.exec("CLOSE " + cursor);
   }
 
   static Status done(const Result<pg::PgResult>& r) {

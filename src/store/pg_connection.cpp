@@ -79,6 +79,14 @@ Status Connection::exec(const std::string& sql) {
   return ok_status();
 }
 
+Result<PgResult> Connection::rows(const std::string& sql) {
+  if (auto s = ensure(); !s) return s.error();
+  PGresult* raw = PQexec(conn_.get(), sql.c_str());
+  PgResult r(raw);
+  if (PQresultStatus(raw) != PGRES_TUPLES_OK) return failure("fetch", raw);
+  return r;
+}
+
 Result<PgResult> Connection::query(const char* sql, const std::vector<Param>& params) {
   if (auto s = ensure(); !s) return s.error();
   auto it = prepared_.find(sql);

@@ -51,6 +51,8 @@ class Connection {
   Status connect();
   // Simple statements (no parameters), several allowed.
   Status exec(const std::string& sql);
+  // One simple statement that returns rows (FETCH from a cursor: not preparable).
+  Result<PgResult> rows(const std::string& sql);
   // A parameterized statement, prepared on this connection the first time it is used
   // (keyed by the literal's address, so call with string literals).
   Result<PgResult> query(const char* sql, const std::vector<Param>& params = {});

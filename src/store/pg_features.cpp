@@ -52,13 +52,6 @@ Result<std::optional<std::string>> first_text(const Result<pg::PgResult>& r) {
 
 }  // namespace
 
-Status load_persist(pg::Connection& c, AnswerIndex& index) {
-  auto r = c.query("SELECT name, value FROM persist_values ORDER BY name, updated_ms, value");
-  if (!r) return r.error();
-  for (int i = 0; i < r->rows(); ++i) index.put_persistent(r->text(i, 0), r->text(i, 1));
-  return ok_status();
-}
-
 Result<std::vector<PersistRecord>> list_persist(pg::Connection& c, std::string_view name) {
   auto r = c.query(
       "SELECT name, issuer, account_uri, value, updated_ms FROM persist_values WHERE name = $1 "

@@ -23,13 +23,18 @@ DOMAIN = "auth.example.test"
 
 def start_instances(url, n, workdir_root):
     servers = []
-    for i in range(n):
-        d = os.path.join(workdir_root, f"i{i}")
-        os.makedirs(d)
-        servers.append(harness.Server(
-            workdir=d,
-            sections={"general": {"threads": 1, "txt_limit": 1000, "txt_retention": "24h"},
-                      "database": {"engine": "postgres", "connection": url}}))
+    try:
+        for i in range(n):
+            d = os.path.join(workdir_root, f"i{i}")
+            os.makedirs(d)
+            servers.append(harness.Server(
+                workdir=d,
+                sections={"general": {"threads": 1, "txt_limit": 1000, "txt_retention": "24h"},
+                          "database": {"engine": "postgres", "connection": url}}))
+    except BaseException:
+        for s in servers:  # the ones already started: stopped by PID, never leaked
+            s.close()
+        raise
     return servers
 
 
@@ -339,8 +344,8 @@ def test_tls_to_the_database_verify_full(pg, tmp):
         os.makedirs(d)
         srv = harness.Server(workdir=d, start=False, sections={"database": {
             "engine": "postgres", "connection": f"{base}?sslmode=verify-full&sslrootcert={ca.ca_cert}"}})
-        srv.start()
         try:
+            srv.start()
             acct = srv.register()
             assert srv.update(acct, harness.txt_value(1))[0] == 200
             assert srv.txt_values(fqdn(acct)) == [harness.txt_value(1)]

@@ -60,7 +60,7 @@ def test_control():
     # dpkg-shlibdeps names the libraries' packages; trixie's carry a t64 suffix
     # (libssl3t64), so the name is matched with that optional suffix. adduser and procps
     # are listed in cmake/packaging.cmake.
-    for lib in ["libc6", "libldns3", "libsqlite3-0", "libssl3", "libtomlplusplus3", "libcrypt1"]:
+    for lib in ["libc6", "libldns3", "libsqlite3-0", "libpq5", "libssl3", "libtomlplusplus3", "libcrypt1"]:
         assert names & {lib, lib + "t64"}, (lib, depends)
         versioned = re.search(r"\b" + re.escape(lib) + r"(t64)? \(>= [^)]+\)", depends)
         assert versioned, f"{lib} has no minimum version (dpkg-shlibdeps did not run?): {depends}"
