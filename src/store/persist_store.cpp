@@ -1,7 +1,7 @@
-// dns-persist-01 records: the writer jobs. The table (migration 3 in both dialects), its
-// statements and the index load are behind Db (sqlite_backend.cpp, pg_backend.cpp). On a
-// shared database each change is noted in the change log (LogEntry put_persistent /
-// remove_persistent), so every instance serves the same records.
+// dns-persist-01 records: the writer jobs. The table (migration 3 in both dialects) and
+// its statements are behind Db (sqlite_features.cpp, pg_features.cpp; each backend's
+// load_index loads them). On a shared database each change is noted in the change log
+// (LogEntry put_persistent / remove_persistent), so every instance serves the same records.
 #include "common/encoding.hpp"
 #include "common/persist_value.hpp"
 #include "store/store_internal.hpp"
