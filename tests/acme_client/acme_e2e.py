@@ -7,7 +7,9 @@ pointed at a real Pebble, optionally behind unbound + NSD for CNAME-delegated na
 
 Everything on free loopback ports, stopped by PID in close(); every wait bounded.
 """
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -234,3 +236,21 @@ def mode_of(path):
 
 def new_subdomain():
     return str(uuid.uuid4())
+
+
+def account_url(s):
+    """The ACME account URL the client stored under the setup's state_dir."""
+    for root, _, files in os.walk(os.path.join(s.dir, "acme-state", "accounts")):
+        if "account.json" in files:
+            with open(os.path.join(root, "account.json")) as f:
+                return json.load(f)["url"]
+    raise AssertionError("no account.json")
+
+
+def presented(out, name, counters=False):
+    """{challenge type: count} of the last "challenges presented" line for certificate
+    `name`; with counters=True also persist_records_written and already_valid."""
+    lines = [l for l in out.splitlines() if "challenges presented" in l and f"certificate={name}" in l]
+    assert lines, out[-3000:]
+    fields = r"dns-(?:[a-z]+-)?01" + (r"|persist_records_written|already_valid" if counters else "")
+    return {k: int(v) for k, v in re.findall(rf"\b({fields})=\"?(\d+)", lines[-1])}

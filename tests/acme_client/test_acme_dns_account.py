@@ -12,33 +12,16 @@ validating through unbound -> NSD (parent zone with the CNAMEs) -> acme-dnsd:
 """
 import base64
 import hashlib
-import json
-import os
 import re
 
 import harness
 import peers
-from acme_e2e import PARENT, ZONE, AcmeSetup, new_subdomain, san_names
+from acme_e2e import PARENT, ZONE, AcmeSetup, account_url, new_subdomain, presented, san_names
 
 
 def label_of(account_url):
     digest = hashlib.sha256(account_url.encode()).digest()[:10]
     return base64.b32encode(digest).decode().lower()
-
-
-def account_url(s):
-    for root, _, files in os.walk(os.path.join(s.dir, "acme-state", "accounts")):
-        if "account.json" in files:
-            with open(os.path.join(root, "account.json")) as f:
-                return json.load(f)["url"]
-    raise AssertionError("no account.json")
-
-
-def presented(log, name):
-    """{type: count} of the last "challenges presented" line for certificate `name`."""
-    lines = [l for l in log.splitlines() if "challenges presented" in l and f"certificate={name}" in l]
-    assert lines, log[-3000:]
-    return {k: int(v) for k, v in re.findall(r"\b(dns-(?:[a-z]+-)?01)=\"?(\d+)", lines[-1])}
 
 
 def reload_parent(s, cnames, serial):

@@ -9,7 +9,6 @@ through unbound -> NSD (parent zone with the CNAMEs) -> acme-dnsd:
 - a record set through the HTTP API (/persist) at an account's subdomain is what the
   client uses for a delegated name; its persistUntil is respected.
 """
-import json
 import os
 import re
 import sqlite3
@@ -18,25 +17,9 @@ import time
 
 import harness
 import peers
-from acme_e2e import PARENT, ZONE, AcmeSetup, new_subdomain, san_names
+from acme_e2e import PARENT, ZONE, AcmeSetup, account_url, new_subdomain, presented, san_names
 
 ISSUER = "pebble.letsencrypt.org"  # Pebble's default caaIdentities / issuer-domain-names
-
-
-def account_url(s):
-    for root, _, files in os.walk(os.path.join(s.dir, "acme-state", "accounts")):
-        if "account.json" in files:
-            with open(os.path.join(root, "account.json")) as f:
-                return json.load(f)["url"]
-    raise AssertionError("no account.json")
-
-
-def summary(out, name):
-    """{field: count} of the last "challenges presented" line for certificate `name`."""
-    lines = [l for l in out.splitlines() if "challenges presented" in l and f"certificate={name}" in l]
-    assert lines, out[-3000:]
-    fields = r"\b(dns-(?:[a-z]+-)?01|persist_records_written|already_valid)=\"?(\d+)"
-    return {k: int(v) for k, v in re.findall(fields, lines[-1])}
 
 
 def persist_rows(s):
@@ -67,7 +50,7 @@ def issue_twice_and_check_the_repeat_writes_nothing(s, name, expected):
     """Issues `name` twice: the first order writes `expected` records, the second none."""
     r = s.cli("cert", "issue", name)
     assert r.returncode == 0, (r.stdout, r.stderr)
-    first = summary(r.stdout, name)
+    first = presented(r.stdout, name, counters=True)
     assert first["persist_records_written"] == expected, r.stdout
     s.verify_chain(name)
     first_serial = cert_serial(s.certificates[name][0])
@@ -76,7 +59,7 @@ def issue_twice_and_check_the_repeat_writes_nothing(s, name, expected):
 
     r = s.cli("cert", "issue", name)
     assert r.returncode == 0, (r.stdout, r.stderr)
-    second = summary(r.stdout, name)
+    second = presented(r.stdout, name, counters=True)
     # The same authorizations were validated again by dns-persist-01 ... except those
     # Pebble 2.10 reuses: even with PEBBLE_AUTHZREUSE=0 it reuses a valid authorization
     # 1 time in 100 (`rand.Intn(100) > 0` in wfe.go), which the client counts.
@@ -194,7 +177,7 @@ def test_a_record_set_through_the_api_is_used_and_its_persist_until_respected():
         assert status == 200, body
         r = s.cli("cert", "issue", "shop")
         assert r.returncode == 0, (r.stdout, r.stderr)
-        assert summary(r.stdout, "shop") == {"dns-persist-01": 1, "persist_records_written": 0}, r.stdout
+        assert presented(r.stdout, "shop", counters=True) == {"dns-persist-01": 1, "persist_records_written": 0}, r.stdout
         s.verify_chain("shop")
 
 
