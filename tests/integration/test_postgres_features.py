@@ -118,24 +118,8 @@ def test_two_instances_share_the_dnssec_key_and_the_persist_records(pg, tmp):
 
 
 def main():
-    import tempfile
-    import shutil
-    tmp = tempfile.mkdtemp(prefix="acmednsd-pgf-")
-    try:
-        with postgres.Postgres(durable=False) as pg:
-            tests = [test_two_instances_share_the_dnssec_key_and_the_persist_records]
-
-            def bind(t):
-                def run():
-                    sub = os.path.join(tmp, t.__name__)
-                    os.makedirs(sub)
-                    t(pg, sub)
-                run.__name__ = t.__name__
-                return run
-
-            harness.run_main([bind(t) for t in tests])
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    postgres.run_cases([test_two_instances_share_the_dnssec_key_and_the_persist_records],
+                       "acmednsd-pgf-")
 
 
 if __name__ == "__main__":

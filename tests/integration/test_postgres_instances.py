@@ -365,27 +365,11 @@ def test_tls_to_the_database_verify_full(pg, tmp):
 
 
 def main():
-    import tempfile
-    import shutil
-    tmp = tempfile.mkdtemp(prefix="acmednsd-pgi-")
-    try:
-        with postgres.Postgres(durable=False) as pg:
-            tests = [test_instances_behave_as_one, test_outage_dns_answers_writes_fail_fast_then_converge,
-                     test_kill9_rounds_every_acknowledged_value_served_by_all,
-                     test_bad_database_settings_are_clear_errors, test_cli_on_postgres,
-                     test_acme_dns_postgres_database_taken_over, test_tls_to_the_database_verify_full]
-
-            def bind(t):
-                def run():
-                    sub = os.path.join(tmp, t.__name__)
-                    os.makedirs(sub)
-                    t(pg, sub)
-                run.__name__ = t.__name__
-                return run
-
-            harness.run_main([bind(t) for t in tests])
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    postgres.run_cases([test_instances_behave_as_one, test_outage_dns_answers_writes_fail_fast_then_converge,
+                        test_kill9_rounds_every_acknowledged_value_served_by_all,
+                        test_bad_database_settings_are_clear_errors, test_cli_on_postgres,
+                        test_acme_dns_postgres_database_taken_over, test_tls_to_the_database_verify_full],
+                       "acmednsd-pgi-")
 
 
 if __name__ == "__main__":

@@ -148,3 +148,22 @@ class Postgres:
     def create_database(self, name):
         self.psql(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+def run_cases(tests, prefix):
+    """harness.run_main over `tests`, each called as test(pg, dir) with one private
+    cluster for all of them and a fresh folder per test under one temp dir."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        with Postgres(durable=False) as pg:
+            def bind(t):
+                def run():
+                    sub = os.path.join(tmp, t.__name__)
+                    os.makedirs(sub)
+                    t(pg, sub)
+                run.__name__ = t.__name__
+                return run
+
+            harness.run_main([bind(t) for t in tests])
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
