@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -276,12 +277,17 @@ Status check_zone_config(const Config& config) {
 
 Result<std::unique_ptr<DnsServer>> DnsServer::create(const Config& config, const AnswerIndex& index,
                                                      const ZoneJournal* journal) {
-  const std::int64_t now = std::time(nullptr);
+  std::int64_t now = std::time(nullptr);
   std::shared_ptr<const Signer> signer;
   if (config.dnssec.enabled) {
     auto loaded = load_signer(config, now, true);
     if (!loaded) return loaded.error();
     signer = *loaded;
+    // Instances starting together on one database: the one that created the first key
+    // while this one waited for the key lock published it at its own, later, second.
+    // Built with the time from before the wait, the zone would leave that key out (and
+    // be unsigned) until the next key refresh, a minute later.
+    now = std::max(now, static_cast<std::int64_t>(std::time(nullptr)));
     log::info("dnssec: signing", {{"zone", config.general.domain}, {"keys", key_phase(*signer, now)}});
   }
   auto zone = ZoneData::build(config.general, signer, now);
