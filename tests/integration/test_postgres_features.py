@@ -46,16 +46,26 @@ def ds_lines(srv):
     return sorted(l for l in cli(srv, "dnssec", "ds").splitlines() if " IN DS " in l)
 
 
-def test_two_instances_share_the_dnssec_key_and_the_persist_records(pg, tmp):
-    url = pg.create_database("features")
+def two_instances(url, tmp, start=True, **sections):
+    """Two servers on the database at `url`, each in its own folder under `tmp`. When
+    `start` is True, the second starts once the first is up."""
     servers = []
-    for i in range(2):
-        d = os.path.join(tmp, f"i{i}")
-        os.makedirs(d)
-        servers.append(harness.Server(workdir=d, start=False, sections={
-            "general": {"threads": 1},
-            "dnssec": {"enabled": True},
-            "database": {"engine": "postgres", "connection": url}}))
+    try:
+        for i in range(2):
+            d = os.path.join(tmp, f"i{i}")
+            os.makedirs(d)
+            servers.append(harness.Server(workdir=d, start=start, sections={
+                "general": {"threads": 1}, **sections,
+                "database": {"engine": "postgres", "connection": url}}))
+    except BaseException:
+        for srv in servers:  # the one already started is stopped by its PID
+            srv.close()
+        raise
+    return servers
+
+
+def test_two_instances_share_the_dnssec_key_and_the_persist_records(pg, tmp):
+    servers = two_instances(pg.create_database("features"), tmp, start=False, dnssec={"enabled": True})
     a, b = servers
     try:
         # Started together on an empty database: one first key between them.
@@ -137,15 +147,8 @@ def ixfr_records(srv, serial):
 
 
 def test_ixfr_from_either_instance_carries_both_instances_changes(pg, tmp):
-    url = pg.create_database("journal")
-    servers = []
-    for i in range(2):
-        d = os.path.join(tmp, f"i{i}")
-        os.makedirs(d)
-        servers.append(harness.Server(workdir=d, sections={
-            "general": {"threads": 1},
-            "transfer": {"allow": ["127.0.0.0/8"], "ixfr_journal": 1000},
-            "database": {"engine": "postgres", "connection": url}}))
+    servers = two_instances(pg.create_database("journal"), tmp,
+                            transfer={"allow": ["127.0.0.0/8"], "ixfr_journal": 1000})
     a, b = servers
     try:
         acct = a.register()
