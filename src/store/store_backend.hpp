@@ -4,8 +4,8 @@
 // (pg_backend.cpp) implement it; one contract test (tests/unit/store_contract_test.cpp)
 // runs against both.
 //
-// A new table is one migration per dialect (sqlite_migrations(), pg_migrations()) plus
-// the operations it needs here, implemented by both connections.
+// A new table is one migration per dialect (migrations() in sqlite_backend.cpp and in
+// pg_schema.cpp) plus the operations it needs here, implemented by both connections.
 #pragma once
 
 #include <cstdint>
