@@ -4,18 +4,13 @@
 // them, and the change log's sequence numbers are in commit order. Each instance
 // follows the others by reading the change log past the last sequence it applied,
 // woken by LISTEN/NOTIFY (a notification may be lost; a row may not).
-#include <poll.h>
-
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
+#include <map>
 #include <sstream>
-#include <thread>
 
 #include "common/log.hpp"
-#include "common/threads.hpp"
 #include "store/feature_sql.hpp"
 #include "store/pg_connection.hpp"
+#include "store/pg_listener.hpp"
 #include "store/pg_schema.hpp"
 #include "store/store_backend.hpp"
 
@@ -23,8 +18,6 @@ namespace acmednsd::store_detail {
 namespace {
 
 using pg::Param;
-
-constexpr const char* kChannel = "acmednsd_changes";
 
 std::string encode(const std::vector<LogEntry>& entries) {
   std::string out;
@@ -56,45 +49,67 @@ std::string num(std::int64_t v) {
   return std::to_string(v);
 }
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+// A text[] literal: every element quoted, so any text (commas, braces, NULL) is an element.
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char ch : item) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 class PgDb final : public Db {
  public:
   explicit PgDb(std::string conninfo) : c_(std::move(conninfo)) {}
   pg::Connection& connection() { return c_; }
 
-  // Round trips are the writer's cost here (one job: savepoint, upsert with count,
-  // release): a RELEASE is sent with the next SAVEPOINT or ROLLBACK TO, or implied by
-  // the end of the transaction.
+  // Round trips are the writer's cost here: BEGIN, SAVEPOINT and RELEASE are sent with
+  // the statement that follows them (pg::Connection::defer), and so are the writes whose
+  // result nobody reads before COMMIT (the serial, the journal).
   Status begin() override {
-    release_pending_ = false;
-    return c_.exec("BEGIN");
+    c_.set_in_transaction(true);
+    c_.defer("BEGIN");
+    return ok_status();
   }
+  // COMMIT in a failed transaction answers ROLLBACK, not an error: only "COMMIT" is one.
   Status commit() override {
-    release_pending_ = false;
-    return c_.exec("COMMIT");
+    auto r = c_.pipeline({{"COMMIT", {}}});
+    c_.set_in_transaction(false);
+    if (!r) return r.error();
+    if (r->back().command() != "COMMIT") return make_error("db_error", "the transaction was rolled back");
+    return ok_status();
   }
   void rollback() override {
-    release_pending_ = false;
+    c_.set_in_transaction(false);  // drops what was deferred
     if (c_.healthy()) (void)c_.exec("ROLLBACK");
   }
   Status savepoint() override {
-    const char* sql = release_pending_ ? "RELEASE SAVEPOINT job; SAVEPOINT job" : "SAVEPOINT job";
-    release_pending_ = false;
-    return c_.exec(sql);
-  }
-  void rollback_to_savepoint() override {
-    // A pending release belongs to an inner savepoint that already ended.
-    const char* sql =
-        release_pending_ ? "RELEASE SAVEPOINT job; ROLLBACK TO SAVEPOINT job" : "ROLLBACK TO SAVEPOINT job";
-    release_pending_ = false;
-    (void)c_.exec(sql);
-  }
-  Status release_savepoint() override {
-    if (release_pending_) {
-      if (auto s = c_.exec("RELEASE SAVEPOINT job"); !s) return s;
-    }
-    release_pending_ = true;
+    c_.defer("SAVEPOINT job");
     return ok_status();
   }
+  void rollback_to_savepoint() override { (void)c_.exec("ROLLBACK TO SAVEPOINT job"); }
+  Status release_savepoint() override {
+    c_.defer("RELEASE SAVEPOINT job");
+    return ok_status();
+  }
+
+  // One round trip for every put (BEGIN and the savepoints ride along), and one more
+  // for the trim when a name went past the limit. Under its own savepoint, so a failure
+  // leaves the transaction as it was before it.
+  [[nodiscard]] bool puts_in_bulk() const override { return true; }
+  Result<PutsDone> put_txt_bulk(const std::vector<TxtPut>& puts, std::int64_t limit) override;
 
   Result<std::optional<StoredAccount>> find_account(std::string_view username) override {
     auto r = c_.query(
@@ -262,26 +277,25 @@ class PgDb final : public Db {
   }
 
   Status set_serial(std::uint32_t serial) override {
-    return done(c_.query("UPDATE meta SET value = $1 WHERE key = 'serial'", {num(serial)}));
+    return write("UPDATE meta SET value = $1 WHERE key = 'serial'", {num(serial)});
   }
 
   Result<std::uint32_t> lock_serial() override {
-    auto r = c_.query("SELECT value FROM meta WHERE key = 'serial' FOR UPDATE");
+    auto r = c_.query(kLockSerial);
     if (!r) return r.error();
     return r->rows() > 0 ? static_cast<std::uint32_t>(std::strtoull(r->text(0, 0).c_str(), nullptr, 10)) : 0U;
   }
 
   Status insert_journal(const JournalRow& row) override {
-    return done(
-        c_.query("INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) VALUES($1, $2, $3, $4)",
-                 {num(row.from_serial), num(row.to_serial), row.removed, row.added}));
+    return write("INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) VALUES($1, $2, $3, $4)",
+                 {num(row.from_serial), num(row.to_serial), row.removed, row.added});
   }
 
   Status trim_journal(std::int64_t keep) override {
-    return done(
-        c_.query("DELETE FROM ixfr_journal WHERE seq <= (SELECT seq FROM ixfr_journal ORDER BY seq DESC "
-                 "LIMIT 1 OFFSET $1)",
-                 {num(keep)}));
+    return write(
+        "DELETE FROM ixfr_journal WHERE seq <= (SELECT seq FROM ixfr_journal ORDER BY seq DESC "
+        "LIMIT 1 OFFSET $1)",
+        {num(keep)});
   }
 
   Status clear_journal() override { return c_.exec("DELETE FROM ixfr_journal"); }
@@ -300,7 +314,7 @@ class PgDb final : public Db {
 
   Result<std::int64_t> append_log(std::uint32_t serial, const std::string& origin,
                                   const std::vector<LogEntry>& entries) override {
-    // The notification is delivered at COMMIT, and only then.
+    // The notification (kChangeChannel, pg_listener.hpp) is delivered at COMMIT, and only then.
     auto r = c_.query(
         "WITH w AS (INSERT INTO change_log(serial, origin, entries) VALUES($1, $2, $3) RETURNING seq) "
         "SELECT seq, pg_notify('acmednsd_changes', $2) FROM w",
@@ -310,27 +324,22 @@ class PgDb final : public Db {
   }
 
   Result<LogBatch> read_log(std::int64_t since, const std::string& /*origin*/) override {
-    LogBatch b;
-    b.last_seq = since;
-    auto floor = c_.query("SELECT value FROM meta WHERE key = 'log_floor'");
-    if (!floor) return floor.error();
-    if (floor->rows() > 0 && since < std::strtoll(floor->text(0, 0).c_str(), nullptr, 10)) {
-      b.gap = true;
-      return b;
-    }
-    auto r = c_.query("SELECT seq, serial, origin, entries FROM change_log WHERE seq > $1 ORDER BY seq",
-                      {num(since)});
+    auto r = c_.pipeline({{kLogFloor, {}}, {kLogRows, {num(since)}}});
     if (!r) return r.error();
-    for (int i = 0; i < r->rows(); ++i) {
-      b.last_seq = r->integer(i, 0);
-      const auto serial = static_cast<std::uint32_t>(r->integer(i, 1));
-      if (b.max_serial == 0 || AnswerIndex::serial_after(serial, b.max_serial)) b.max_serial = serial;
-      // Own rows too: rows this process committed and acknowledged are at or below
-      // `since` already; a row of its own past it is a commit whose COMMIT reply was
-      // lost (the connection dropped), so the index does not have it yet.
-      decode(r->text(i, 3), b.entries);
-    }
-    return b;
+    return log_batch(*r, 0, since);
+  }
+
+  // The serial row's lock, then the log read under it, in one round trip: the server
+  // runs them in order, and the read's snapshot is taken once the lock is held.
+  Result<std::pair<std::uint32_t, LogBatch>> lock_serial_read_log(std::int64_t since,
+                                                                  const std::string& /*origin*/) override {
+    auto r = c_.pipeline({{kLockSerial, {}}, {kLogFloor, {}}, {kLogRows, {num(since)}}});
+    if (!r) return r.error();
+    const auto& lock = r->at(r->size() - 3);
+    const std::uint32_t serial =
+        lock.rows() > 0 ? static_cast<std::uint32_t>(std::strtoull(lock.text(0, 0).c_str(), nullptr, 10))
+                        : 0U;
+    return std::make_pair(serial, log_batch(*r, r->size() - 2, since));
   }
 
   Status trim_log(std::int64_t max_age_seconds) override {
@@ -373,6 +382,43 @@ class PgDb final : public Db {
   }
 
  private:
+  static constexpr const char* kLockSerial = "SELECT value FROM meta WHERE key = 'serial' FOR UPDATE";
+  static constexpr const char* kLogFloor = "SELECT value FROM meta WHERE key = 'log_floor'";
+  static constexpr const char* kLogRows =
+      "SELECT seq, serial, origin, entries FROM change_log WHERE seq > $1 ORDER BY seq";
+
+  // results[at] is the log floor, results[at + 1] the rows past `since`.
+  static LogBatch log_batch(const std::vector<pg::PgResult>& results, std::size_t at, std::int64_t since) {
+    LogBatch b;
+    b.last_seq = since;
+    const auto& floor = results.at(at);
+    if (floor.rows() > 0 && since < std::strtoll(floor.text(0, 0).c_str(), nullptr, 10)) {
+      b.gap = true;
+      return b;
+    }
+    const auto& r = results.at(at + 1);
+    for (int i = 0; i < r.rows(); ++i) {
+      b.last_seq = r.integer(i, 0);
+      const auto serial = static_cast<std::uint32_t>(r.integer(i, 1));
+      if (b.max_serial == 0 || AnswerIndex::serial_after(serial, b.max_serial)) b.max_serial = serial;
+      // Own rows too: rows this process committed and acknowledged are at or below
+      // `since` already; a row of its own past it is a commit whose COMMIT reply was
+      // lost (the connection dropped), so the index does not have it yet.
+      decode(r.text(i, 3), b.entries);
+    }
+    return b;
+  }
+
+  // A write inside the writer's transaction whose result nobody reads: deferred to the
+  // next round trip (its failure fails that statement, and so the transaction).
+  Status write(const char* sql, std::vector<pg::Param> params) {
+    if (c_.in_transaction()) {
+      c_.defer(sql, std::move(params));
+      return ok_status();
+    }
+    return done(c_.query(sql, params));
+  }
+
   Status load_in_snapshot(AnswerIndex& index, std::uint32_t& stored, std::int64_t& log_seq) {
     auto n = c_.query("SELECT count(*) FROM accounts");
     if (!n) return n.error();
@@ -438,58 +484,62 @@ class PgDb final : public Db {
   }
 
   pg::Connection c_;
-  bool release_pending_ = false;
 };
 
-// LISTEN on its own connection; every notification (and every reconnect, after which
-// notifications may have been missed) wakes the writer's catch-up.
-class Listener {
- public:
-  Listener(std::string conninfo, std::function<void()> wake)
-      : conn_(std::move(conninfo)), wake_(std::move(wake)), thread_([this] { loop(); }) {}
-  ~Listener() { stop(); }
-  Listener(const Listener&) = delete;
-  Listener& operator=(const Listener&) = delete;
-
-  void stop() {
-    stopping_ = true;
-    if (thread_.joinable()) thread_.join();
+// The puts as three arrays (unnest), each (name, value) once with its last put's time
+// (ON CONFLICT DO UPDATE cannot touch a row twice in one statement). RETURNING: the
+// values that are new, then the names now past the limit: the count is taken in the
+// statement's snapshot, which does not see the statement's own rows, so the new ones
+// are added to it.
+Result<PutsDone> PgDb::put_txt_bulk(const std::vector<TxtPut>& puts, std::int64_t limit) {
+  std::map<std::pair<std::string, std::string>, std::int64_t> last;
+  for (const auto& p : puts) last[{p.name, p.value}] = p.ms;
+  std::vector<std::string> names, values, times;
+  for (const auto& [key, ms] : last) {
+    names.push_back(key.first);
+    values.push_back(key.second);
+    times.push_back(num(ms));
   }
-
- private:
-  void loop() {
-    enter_control_plane("pg-listen");
-    bool listening = false;
-    while (!stopping_) {
-      if (!listening) {
-        if (conn_.exec(std::string("LISTEN ") + kChannel).ok()) {
-          listening = true;
-          wake_();  // whatever was committed while not listening
-        } else {
-          std::this_thread::sleep_for(std::chrono::milliseconds(200));
-          continue;
-        }
-      }
-      pollfd p{PQsocket(conn_.raw()), POLLIN, 0};
-      if (::poll(&p, 1, 200) < 0) continue;
-      if (PQconsumeInput(conn_.raw()) == 0) {
-        listening = false;  // the connection dropped: the next round reconnects
-        continue;
-      }
-      bool woke = false;
-      while (PGnotify* n = PQnotifies(conn_.raw())) {
-        PQfreemem(n);
-        woke = true;
-      }
-      if (woke) wake_();
+  c_.defer("SAVEPOINT bulk");
+  auto r = c_.query(
+      "WITH up AS (INSERT INTO txt_values(name, value, updated_ms) "
+      "  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
+      "  ON CONFLICT(name, value) DO UPDATE SET updated_ms = excluded.updated_ms "
+      "  RETURNING name, value, (xmax = 0) AS added), "
+      "per_name AS (SELECT name, count(*) FILTER (WHERE added) AS n FROM up GROUP BY name) "
+      "SELECT 'a', name, value FROM up WHERE added "
+      "UNION ALL SELECT 'n', name, '' FROM per_name p "
+      "  WHERE p.n + (SELECT count(*) FROM txt_values t WHERE t.name = p.name) > $4",
+      {text_array(names), text_array(values), "{" + join(times) + "}", num(limit)});
+  PutsDone out;
+  std::vector<std::string> over;
+  if (r) {
+    for (int i = 0; i < r->rows(); ++i) {
+      if (r->text(i, 0) == "a") out.added.emplace_back(r->text(i, 1), r->text(i, 2));
+      if (r->text(i, 0) == "n") over.push_back(r->text(i, 1));
     }
   }
-
-  pg::Connection conn_;
-  std::function<void()> wake_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
-};
+  Result<pg::PgResult> trim = pg::PgResult();
+  if (r && !over.empty()) {
+    // The complement of the `limit` newest (updated_ms DESC, value): trim_txt's oldest.
+    trim = c_.query(
+        "DELETE FROM txt_values d USING (SELECT name, value FROM (SELECT name, value, row_number() OVER "
+        "(PARTITION BY name ORDER BY updated_ms DESC, value) AS rank FROM txt_values "
+        "WHERE name = ANY($1::text[])) ranked WHERE rank > $2) x "
+        "WHERE d.name = x.name AND d.value = x.value RETURNING d.name, d.value",
+        {text_array(over), num(limit)});
+    if (trim) {
+      for (int i = 0; i < trim->rows(); ++i) out.trimmed.emplace_back(trim->text(i, 0), trim->text(i, 1));
+    }
+  }
+  if (!r || !trim) {
+    (void)c_.exec("ROLLBACK TO SAVEPOINT bulk");
+    c_.defer("RELEASE SAVEPOINT bulk");
+    return r ? trim.error() : r.error();
+  }
+  c_.defer("RELEASE SAVEPOINT bulk");
+  return out;
+}
 
 class PgBackend final : public Backend {
  public:
@@ -519,8 +569,8 @@ class PgBackend final : public Backend {
 
   void stop() override { listener_.reset(); }
 
-  void listen(std::function<void()> wake) override {
-    listener_ = std::make_unique<Listener>(conninfo_, std::move(wake));
+  void listen(const std::string& origin, std::function<void()> wake) override {
+    listener_ = std::make_unique<Listener>(conninfo_, origin, std::move(wake));
   }
 
  private:

@@ -554,7 +554,7 @@ class SqliteBackend final : public Backend {
     if (checkpointer_) checkpointer_->stop();
   }
 
-  void listen(std::function<void()>) override {}
+  void listen(const std::string&, std::function<void()>) override {}
 
  private:
   // An operator who deletes or moves the database file under a running server would

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -79,6 +80,10 @@ struct Job {
   // that found nothing), so no publish and no new SOA serial (which would NOTIFY the
   // secondaries and make them transfer for nothing).
   std::function<bool()> changed;
+  // Set by add_txt (POST /update, the hot path): the writer may run a run of such jobs
+  // in one statement (Db::put_txt_bulk) instead of `apply` each; `apply` does the same
+  // alone and is the path when the statement fails (so one bad job fails alone).
+  std::optional<TxtPut> put;
 };
 
 class Writer {
@@ -93,18 +98,26 @@ class Writer {
   Status run_sync(Job job);
   void stop();
   // Periodic work on the writer thread between batches (pruning, noticing commits made
-  // by another process). Call before the first submit.
-  void add_periodic(std::function<void(WriterContext&)> task, std::chrono::milliseconds every);
+  // by another process). Call before the first submit. `on_wake`: wake_periodic() runs
+  // it at once too.
+  void add_periodic(std::function<void(WriterContext&)> task, std::chrono::milliseconds every,
+                    bool on_wake = false);
   // Runs `step` on the publisher thread after everything committed before it was
   // queued has been published. Every change to the answer index goes through here.
   void publish(std::function<void()> step);
-  // Runs every periodic task at the next turn of the loop (another instance committed).
+  // Runs the periodic tasks added with `on_wake` at the next turn of the loop (another
+  // instance committed). Not the others: a prune walks every value, and woken by each
+  // commit of a busy peer it would run between every two batches.
   void wake_periodic();
 
  private:
   void loop();
   void publisher_loop();
+  struct Attempt;
   void run_batch(std::deque<Job>& batch);
+  Attempt attempt_batch(std::deque<Job>& batch);
+  void run_job(Job& job, Attempt& a, std::size_t i);
+  void run_puts(std::deque<Job>& batch, Attempt& a, std::size_t from, std::size_t to);
 
   WriterContext ctx_;
   AnswerIndex& index_;
@@ -116,6 +129,7 @@ class Writer {
     std::function<void(WriterContext&)> task;
     std::chrono::milliseconds every;
     std::chrono::steady_clock::time_point next;
+    bool on_wake = false;
   };
   std::vector<Periodic> periodic_;
   // The publisher: applies committed changes to the answer index and acknowledges
