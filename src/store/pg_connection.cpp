@@ -29,10 +29,19 @@ Status Connection::connect() {
   return ensure();
 }
 
+// Every caller sends a statement next: from then on an open transaction lives on this
+// connection and cannot move to another.
 Status Connection::ensure() {
+  auto s = connected();
+  if (s) sent_in_transaction_ = in_transaction_;
+  return s;
+}
+
+Status Connection::connected() {
   if (conn_ && PQstatus(conn_.get()) == CONNECTION_OK) return ok_status();
-  if (in_transaction_)
+  if (sent_in_transaction_) {
     return make_error("db_unavailable", "the connection to PostgreSQL was lost in a transaction");
+  }
   const auto now = std::chrono::steady_clock::now();
   if (now < next_attempt_) return make_error("db_unavailable", "the database is unavailable (reconnecting)");
   prepared_.clear();

@@ -77,8 +77,10 @@ class Connection {
   // A write transaction is open (from BEGIN to COMMIT/ROLLBACK): a lost connection is
   // then not replaced, because the transaction's earlier statements died with it and
   // later ones on a new connection would commit without them.
+  // A transaction that has sent nothing yet may still (re)connect.
   void set_in_transaction(bool open) {
     in_transaction_ = open;
+    sent_in_transaction_ = false;
     if (!open) deferred_.clear();
   }
   [[nodiscard]] bool in_transaction() const { return in_transaction_; }
@@ -92,6 +94,7 @@ class Connection {
 
  private:
   Status ensure();
+  Status connected();
   Error failure(const char* what, PGresult* r = nullptr);
   Result<std::string> prepared_name(const char* sql);
 
@@ -105,6 +108,7 @@ class Connection {
   std::chrono::milliseconds backoff_{0};
   std::vector<Step> deferred_;
   bool in_transaction_ = false;
+  bool sent_in_transaction_ = false;
   std::string last_sqlstate_;
 };
 

@@ -180,3 +180,56 @@ TEST_CASE("postgres writer: in a batch of updates run as one statement, a failin
   }
   CHECK(db.query("SELECT value FROM meta WHERE key = 'serial'") == std::to_string(store->index().serial()));
 }
+
+TEST_CASE("postgres writer: a connection lost in the middle of a batch acknowledges nothing of it") {
+  TestDb db;
+  REQUIRE(db.postgres());
+  auto store = open_store(db);
+  // The writer's own backend ends its connection while inserting this account, after
+  // the batch's first update was written in the same transaction.
+  db.exec(
+      "CREATE FUNCTION hang_up() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "IF NEW.allowfrom LIKE '%10.66.0.0/16%' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF; "
+      "RETURN NEW; END $$; "
+      "CREATE TRIGGER hang_up BEFORE INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION hang_up()");
+
+  // Held at the serial row, so the next three jobs queue up and run as one batch:
+  // update x, the account that hangs up, update y.
+  Session other(db.connection());
+  other.run("BEGIN");
+  other.run("SELECT value FROM meta WHERE key = 'serial' FOR UPDATE");
+  std::promise<Result<Done>> first;
+  store->add_txt("first.auth.example.org", txt(0), [&](Result<Done> r) { first.set_value(std::move(r)); });
+  REQUIRE(writer_waits_for_a_lock(other));
+  std::promise<Result<Done>> x;
+  std::promise<Result<Credentials>> account;
+  std::promise<Result<Done>> y;
+  store->add_txt("x.auth.example.org", txt(1), [&](Result<Done> r) { x.set_value(std::move(r)); });
+  store->create_account({"10.66.0.0/16"}, [&](Result<Credentials> r) { account.set_value(std::move(r)); });
+  store->add_txt("y.auth.example.org", txt(2), [&](Result<Done> r) { y.set_value(std::move(r)); });
+  other.run("COMMIT");
+
+  auto wait = [](auto& promise) {
+    auto f = promise.get_future();
+    REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    return f.get();
+  };
+  CHECK(wait(first).ok());
+  const auto rx = wait(x);
+  const auto ra = wait(account);
+  const auto ry = wait(y);
+  CHECK(!ra.ok());
+  // Whatever was acknowledged is in the database (none of it is: the transaction died
+  // with the connection, and the rest of the batch must not commit on a new one).
+  CHECK(!rx.ok());
+  CHECK(!ry.ok());
+  CHECK(db.query(
+            "SELECT count(*) FROM txt_values WHERE name IN ('x.auth.example.org', 'y.auth.example.org')") ==
+        "0");
+  CHECK(!served(*store, "x.auth.example.org", txt(1)));
+  CHECK(db.query("SELECT count(*) FROM change_log WHERE entries LIKE '%" + txt(1) + "%'") == "0");
+  // The next batch reconnects and commits; the serial is the stored one.
+  CHECK(store->add_txt_sync("z.auth.example.org", txt(3)).ok());
+  CHECK(served(*store, "z.auth.example.org", txt(3)));
+  CHECK(db.query("SELECT value FROM meta WHERE key = 'serial'") == std::to_string(store->index().serial()));
+}
