@@ -234,7 +234,10 @@ Result<ImportReport> import_acme_dns_database(Writer& writer, AnswerIndex& index
   auto imported = std::make_shared<std::set<std::string>>();
 
   Job job;
-  job.apply = [accounts, values, report, imported](WriterContext& c) -> Status {
+  // A batch may run again (Writer::run_batch): each run starts from the report as read.
+  job.apply = [accounts, values, report, imported, read = *report](WriterContext& c) -> Status {
+    *report = read;
+    imported->clear();
     if (c.changes) c.changes->reset = true;  // a bulk load: the IXFR journal starts over
     return insert_rows(*c.db, *accounts, *values, *report, *imported, c.log);
   };

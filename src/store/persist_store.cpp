@@ -27,6 +27,7 @@ Result<Job> set_persist_job(AnswerIndex& index, std::string name, const std::str
   const std::int64_t ms = unique_now_ms();
   Job job;
   job.apply = [state, ms](WriterContext& c) -> Status {
+    state->changed = false;  // a batch may run again (Writer::run_batch)
     auto old = c.db->persist_value(state->name, state->record.issuer, state->record.account_uri);
     if (!old) return old.error();
     state->old_value = old->value_or(std::string());

@@ -4,69 +4,20 @@
 // them, and the change log's sequence numbers are in commit order. Each instance
 // follows the others by reading the change log past the last sequence it applied,
 // woken by LISTEN/NOTIFY (a notification may be lost; a row may not).
-#include <poll.h>
-
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
+#include <map>
 #include <sstream>
-#include <thread>
 
 #include "common/log.hpp"
-#include "common/threads.hpp"
 #include "store/feature_sql.hpp"
 #include "store/pg_connection.hpp"
+#include "store/pg_listener.hpp"
+#include "store/pg_schema.hpp"
 #include "store/store_backend.hpp"
 
 namespace acmednsd::store_detail {
 namespace {
 
 using pg::Param;
-
-// Forward-only migrations, numbered like SQLite's (store's sqlite_backend.cpp): index i
-// brings the schema from version i to i + 1. Text that is sorted or compared is
-// COLLATE "C": the byte order SQLite uses, whatever the database's locale.
-const std::vector<const char*>& migrations() {
-  static const std::vector<const char*> list = {
-      // 1: accounts, values, meta (the SOA serial) and the change log other instances
-      // follow (a PostgreSQL-only table).
-      "CREATE TABLE accounts ("
-      "  username          text COLLATE \"C\" PRIMARY KEY,"
-      "  key_hash          text NOT NULL,"
-      "  subdomain         text COLLATE \"C\" NOT NULL UNIQUE,"
-      "  allowfrom         text NOT NULL DEFAULT '[]',"
-      "  allowfrom_invalid integer NOT NULL DEFAULT 0,"
-      "  created_at        bigint NOT NULL);"
-      "CREATE TABLE txt_values ("
-      "  name       text COLLATE \"C\" NOT NULL,"
-      "  value      text COLLATE \"C\" NOT NULL,"
-      "  updated_ms bigint NOT NULL,"
-      "  PRIMARY KEY (name, value));"
-      "CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);"
-      "INSERT INTO meta(key, value) VALUES ('serial', '0'), ('log_floor', '0');"
-      "CREATE TABLE change_log ("
-      "  seq        bigserial PRIMARY KEY,"
-      "  serial     bigint NOT NULL,"
-      "  origin     text NOT NULL,"  // the writing process (its own rows are skipped)
-      "  entries    text NOT NULL,"  // lines: kind TAB name TAB value TAB ms
-      "  created_at timestamptz NOT NULL DEFAULT now());",
-      // 2: the IXFR journal, as in SQLite.
-      "CREATE TABLE ixfr_journal ("
-      "  seq         bigserial PRIMARY KEY,"
-      "  from_serial bigint NOT NULL,"
-      "  to_serial   bigint NOT NULL,"
-      "  removed     text NOT NULL,"
-      "  added       text NOT NULL);",
-      // 3: dns-persist-01 records; 4: DNSSEC keys (pg_features.cpp), as in SQLite.
-      pg_sql::kPersistTable,
-      pg_sql::kDnssecTable,
-  };
-  return list;
-}
-
-// pg_advisory_xact_lock key for migrations: "acmednsd" in ASCII.
-constexpr const char* kMigrationLock = "SELECT pg_advisory_xact_lock(7017859889624740964)";
-constexpr const char* kChannel = "acmednsd_changes";
 
 std::string encode(const std::vector<LogEntry>& entries) {
   std::string out;
@@ -98,45 +49,67 @@ std::string num(std::int64_t v) {
   return std::to_string(v);
 }
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+// A text[] literal: every element quoted, so any text (commas, braces, NULL) is an element.
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char ch : item) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 class PgDb final : public Db {
  public:
   explicit PgDb(std::string conninfo) : c_(std::move(conninfo)) {}
   pg::Connection& connection() { return c_; }
 
-  // Round trips are the writer's cost here (one job: savepoint, upsert with count,
-  // release): a RELEASE is sent with the next SAVEPOINT or ROLLBACK TO, or implied by
-  // the end of the transaction.
+  // Round trips are the writer's cost here: BEGIN, SAVEPOINT and RELEASE are sent with
+  // the statement that follows them (pg::Connection::defer), and so are the writes whose
+  // result nobody reads before COMMIT (the serial, the journal).
   Status begin() override {
-    release_pending_ = false;
-    return c_.exec("BEGIN");
+    c_.set_in_transaction(true);
+    c_.defer("BEGIN");
+    return ok_status();
   }
+  // COMMIT in a failed transaction answers ROLLBACK, not an error: only "COMMIT" is one.
   Status commit() override {
-    release_pending_ = false;
-    return c_.exec("COMMIT");
+    auto r = c_.pipeline({{"COMMIT", {}}});
+    c_.set_in_transaction(false);
+    if (!r) return r.error();
+    if (r->back().command() != "COMMIT") return make_error("db_error", "the transaction was rolled back");
+    return ok_status();
   }
   void rollback() override {
-    release_pending_ = false;
+    c_.set_in_transaction(false);  // drops what was deferred
     if (c_.healthy()) (void)c_.exec("ROLLBACK");
   }
   Status savepoint() override {
-    const char* sql = release_pending_ ? "RELEASE SAVEPOINT job; SAVEPOINT job" : "SAVEPOINT job";
-    release_pending_ = false;
-    return c_.exec(sql);
-  }
-  void rollback_to_savepoint() override {
-    // A pending release belongs to an inner savepoint that already ended.
-    const char* sql =
-        release_pending_ ? "RELEASE SAVEPOINT job; ROLLBACK TO SAVEPOINT job" : "ROLLBACK TO SAVEPOINT job";
-    release_pending_ = false;
-    (void)c_.exec(sql);
-  }
-  Status release_savepoint() override {
-    if (release_pending_) {
-      if (auto s = c_.exec("RELEASE SAVEPOINT job"); !s) return s;
-    }
-    release_pending_ = true;
+    c_.defer("SAVEPOINT job");
     return ok_status();
   }
+  void rollback_to_savepoint() override { (void)c_.exec("ROLLBACK TO SAVEPOINT job"); }
+  Status release_savepoint() override {
+    c_.defer("RELEASE SAVEPOINT job");
+    return ok_status();
+  }
+
+  // One round trip for every put (BEGIN and the savepoints ride along), and one more
+  // for the trim when a name went past the limit. Under its own savepoint, so a failure
+  // leaves the transaction as it was before it.
+  [[nodiscard]] bool puts_in_bulk() const override { return true; }
+  Result<PutsDone> put_txt_bulk(const std::vector<TxtPut>& puts, std::int64_t limit) override;
 
   Result<std::optional<StoredAccount>> find_account(std::string_view username) override {
     auto r = c_.query(
@@ -304,36 +277,32 @@ class PgDb final : public Db {
   }
 
   Status set_serial(std::uint32_t serial) override {
-    return done(c_.query("UPDATE meta SET value = $1 WHERE key = 'serial'", {num(serial)}));
+    return write("UPDATE meta SET value = $1 WHERE key = 'serial'", {num(serial)});
   }
 
   Result<std::uint32_t> lock_serial() override {
-    auto r = c_.query("SELECT value FROM meta WHERE key = 'serial' FOR UPDATE");
+    auto r = c_.query(kLockSerial);
     if (!r) return r.error();
     return r->rows() > 0 ? static_cast<std::uint32_t>(std::strtoull(r->text(0, 0).c_str(), nullptr, 10)) : 0U;
   }
 
-  Result<std::int64_t> insert_journal(const JournalRow& row) override {
-    auto r = c_.query(
-        "INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) VALUES($1, $2, $3, $4) RETURNING "
-        "seq",
-        {num(row.from_serial), num(row.to_serial), row.removed, row.added});
-    if (!r) return r.error();
-    return r->integer(0, 0);
+  Status insert_journal(const JournalRow& row) override {
+    return write("INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) VALUES($1, $2, $3, $4)",
+                 {num(row.from_serial), num(row.to_serial), row.removed, row.added});
   }
 
   Status trim_journal(std::int64_t keep) override {
-    return done(
-        c_.query("DELETE FROM ixfr_journal WHERE seq <= (SELECT seq FROM ixfr_journal ORDER BY seq DESC "
-                 "LIMIT 1 OFFSET $1)",
-                 {num(keep)}));
+    return write(
+        "DELETE FROM ixfr_journal WHERE seq <= (SELECT seq FROM ixfr_journal ORDER BY seq DESC "
+        "LIMIT 1 OFFSET $1)",
+        {num(keep)});
   }
 
   Status clear_journal() override { return c_.exec("DELETE FROM ixfr_journal"); }
 
   Result<std::vector<JournalRow>> journal_rows() override { return journal_rows_after(0); }
 
-  // By the primary key: other instances' rows since the last one this instance holds.
+  // By the primary key: other instances' rows since the last one this instance read.
   Result<std::vector<JournalRow>> journal_rows_after(std::int64_t seq) override {
     auto r = c_.query(
         "SELECT from_serial, to_serial, removed, added, seq FROM ixfr_journal WHERE seq > $1 ORDER BY seq",
@@ -351,7 +320,7 @@ class PgDb final : public Db {
 
   Result<std::int64_t> append_log(std::uint32_t serial, const std::string& origin,
                                   const std::vector<LogEntry>& entries) override {
-    // The notification is delivered at COMMIT, and only then.
+    // The notification (kChangeChannel, pg_listener.hpp) is delivered at COMMIT, and only then.
     auto r = c_.query(
         "WITH w AS (INSERT INTO change_log(serial, origin, entries) VALUES($1, $2, $3) RETURNING seq) "
         "SELECT seq, pg_notify('acmednsd_changes', $2) FROM w",
@@ -361,27 +330,22 @@ class PgDb final : public Db {
   }
 
   Result<LogBatch> read_log(std::int64_t since, const std::string& /*origin*/) override {
-    LogBatch b;
-    b.last_seq = since;
-    auto floor = c_.query("SELECT value FROM meta WHERE key = 'log_floor'");
-    if (!floor) return floor.error();
-    if (floor->rows() > 0 && since < std::strtoll(floor->text(0, 0).c_str(), nullptr, 10)) {
-      b.gap = true;
-      return b;
-    }
-    auto r = c_.query("SELECT seq, serial, origin, entries FROM change_log WHERE seq > $1 ORDER BY seq",
-                      {num(since)});
+    auto r = c_.pipeline({{kLogFloor, {}}, {kLogRows, {num(since)}}});
     if (!r) return r.error();
-    for (int i = 0; i < r->rows(); ++i) {
-      b.last_seq = r->integer(i, 0);
-      const auto serial = static_cast<std::uint32_t>(r->integer(i, 1));
-      if (b.max_serial == 0 || AnswerIndex::serial_after(serial, b.max_serial)) b.max_serial = serial;
-      // Own rows too: rows this process committed and acknowledged are at or below
-      // `since` already; a row of its own past it is a commit whose COMMIT reply was
-      // lost (the connection dropped), so the index does not have it yet.
-      decode(r->text(i, 3), b.entries);
-    }
-    return b;
+    return log_batch(*r, 0, since);
+  }
+
+  // The serial row's lock, then the log read under it, in one round trip: the server
+  // runs them in order, and the read's snapshot is taken once the lock is held.
+  Result<std::pair<std::uint32_t, LogBatch>> lock_serial_read_log(std::int64_t since,
+                                                                  const std::string& /*origin*/) override {
+    auto r = c_.pipeline({{kLockSerial, {}}, {kLogFloor, {}}, {kLogRows, {num(since)}}});
+    if (!r) return r.error();
+    const auto& lock = r->at(r->size() - 3);
+    const std::uint32_t serial =
+        lock.rows() > 0 ? static_cast<std::uint32_t>(std::strtoull(lock.text(0, 0).c_str(), nullptr, 10))
+                        : 0U;
+    return std::make_pair(serial, log_batch(*r, r->size() - 2, since));
   }
 
   Status trim_log(std::int64_t max_age_seconds) override {
@@ -424,6 +388,43 @@ class PgDb final : public Db {
   }
 
  private:
+  static constexpr const char* kLockSerial = "SELECT value FROM meta WHERE key = 'serial' FOR UPDATE";
+  static constexpr const char* kLogFloor = "SELECT value FROM meta WHERE key = 'log_floor'";
+  static constexpr const char* kLogRows =
+      "SELECT seq, serial, origin, entries FROM change_log WHERE seq > $1 ORDER BY seq";
+
+  // results[at] is the log floor, results[at + 1] the rows past `since`.
+  static LogBatch log_batch(const std::vector<pg::PgResult>& results, std::size_t at, std::int64_t since) {
+    LogBatch b;
+    b.last_seq = since;
+    const auto& floor = results.at(at);
+    if (floor.rows() > 0 && since < std::strtoll(floor.text(0, 0).c_str(), nullptr, 10)) {
+      b.gap = true;
+      return b;
+    }
+    const auto& r = results.at(at + 1);
+    for (int i = 0; i < r.rows(); ++i) {
+      b.last_seq = r.integer(i, 0);
+      const auto serial = static_cast<std::uint32_t>(r.integer(i, 1));
+      if (b.max_serial == 0 || AnswerIndex::serial_after(serial, b.max_serial)) b.max_serial = serial;
+      // Own rows too: rows this process committed and acknowledged are at or below
+      // `since` already; a row of its own past it is a commit whose COMMIT reply was
+      // lost (the connection dropped), so the index does not have it yet.
+      decode(r.text(i, 3), b.entries);
+    }
+    return b;
+  }
+
+  // A write inside the writer's transaction whose result nobody reads: deferred to the
+  // next round trip (its failure fails that statement, and so the transaction).
+  Status write(const char* sql, std::vector<pg::Param> params) {
+    if (c_.in_transaction()) {
+      c_.defer(sql, std::move(params));
+      return ok_status();
+    }
+    return done(c_.query(sql, params));
+  }
+
   Status load_in_snapshot(AnswerIndex& index, std::uint32_t& stored, std::int64_t& log_seq) {
     auto n = c_.query("SELECT count(*) FROM accounts");
     if (!n) return n.error();
@@ -489,58 +490,62 @@ class PgDb final : public Db {
   }
 
   pg::Connection c_;
-  bool release_pending_ = false;
 };
 
-// LISTEN on its own connection; every notification (and every reconnect, after which
-// notifications may have been missed) wakes the writer's catch-up.
-class Listener {
- public:
-  Listener(std::string conninfo, std::function<void()> wake)
-      : conn_(std::move(conninfo)), wake_(std::move(wake)), thread_([this] { loop(); }) {}
-  ~Listener() { stop(); }
-  Listener(const Listener&) = delete;
-  Listener& operator=(const Listener&) = delete;
-
-  void stop() {
-    stopping_ = true;
-    if (thread_.joinable()) thread_.join();
+// The puts as three arrays (unnest), each (name, value) once with its last put's time
+// (ON CONFLICT DO UPDATE cannot touch a row twice in one statement). RETURNING: the
+// values that are new, then the names now past the limit: the count is taken in the
+// statement's snapshot, which does not see the statement's own rows, so the new ones
+// are added to it.
+Result<PutsDone> PgDb::put_txt_bulk(const std::vector<TxtPut>& puts, std::int64_t limit) {
+  std::map<std::pair<std::string, std::string>, std::int64_t> last;
+  for (const auto& p : puts) last[{p.name, p.value}] = p.ms;
+  std::vector<std::string> names, values, times;
+  for (const auto& [key, ms] : last) {
+    names.push_back(key.first);
+    values.push_back(key.second);
+    times.push_back(num(ms));
   }
-
- private:
-  void loop() {
-    enter_control_plane("pg-listen");
-    bool listening = false;
-    while (!stopping_) {
-      if (!listening) {
-        if (conn_.exec(std::string("LISTEN ") + kChannel).ok()) {
-          listening = true;
-          wake_();  // whatever was committed while not listening
-        } else {
-          std::this_thread::sleep_for(std::chrono::milliseconds(200));
-          continue;
-        }
-      }
-      pollfd p{PQsocket(conn_.raw()), POLLIN, 0};
-      if (::poll(&p, 1, 200) < 0) continue;
-      if (PQconsumeInput(conn_.raw()) == 0) {
-        listening = false;  // the connection dropped: the next round reconnects
-        continue;
-      }
-      bool woke = false;
-      while (PGnotify* n = PQnotifies(conn_.raw())) {
-        PQfreemem(n);
-        woke = true;
-      }
-      if (woke) wake_();
+  c_.defer("SAVEPOINT bulk");
+  auto r = c_.query(
+      "WITH up AS (INSERT INTO txt_values(name, value, updated_ms) "
+      "  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) "
+      "  ON CONFLICT(name, value) DO UPDATE SET updated_ms = excluded.updated_ms "
+      "  RETURNING name, value, (xmax = 0) AS added), "
+      "per_name AS (SELECT name, count(*) FILTER (WHERE added) AS n FROM up GROUP BY name) "
+      "SELECT 'a', name, value FROM up WHERE added "
+      "UNION ALL SELECT 'n', name, '' FROM per_name p "
+      "  WHERE p.n + (SELECT count(*) FROM txt_values t WHERE t.name = p.name) > $4",
+      {text_array(names), text_array(values), "{" + join(times) + "}", num(limit)});
+  PutsDone out;
+  std::vector<std::string> over;
+  if (r) {
+    for (int i = 0; i < r->rows(); ++i) {
+      if (r->text(i, 0) == "a") out.added.emplace_back(r->text(i, 1), r->text(i, 2));
+      if (r->text(i, 0) == "n") over.push_back(r->text(i, 1));
     }
   }
-
-  pg::Connection conn_;
-  std::function<void()> wake_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
-};
+  Result<pg::PgResult> trim = pg::PgResult();
+  if (r && !over.empty()) {
+    // The complement of the `limit` newest (updated_ms DESC, value): trim_txt's oldest.
+    trim = c_.query(
+        "DELETE FROM txt_values d USING (SELECT name, value FROM (SELECT name, value, row_number() OVER "
+        "(PARTITION BY name ORDER BY updated_ms DESC, value) AS rank FROM txt_values "
+        "WHERE name = ANY($1::text[])) ranked WHERE rank > $2) x "
+        "WHERE d.name = x.name AND d.value = x.value RETURNING d.name, d.value",
+        {text_array(over), num(limit)});
+    if (trim) {
+      for (int i = 0; i < trim->rows(); ++i) out.trimmed.emplace_back(trim->text(i, 0), trim->text(i, 1));
+    }
+  }
+  if (!r || !trim) {
+    (void)c_.exec("ROLLBACK TO SAVEPOINT bulk");
+    c_.defer("RELEASE SAVEPOINT bulk");
+    return r ? trim.error() : r.error();
+  }
+  c_.defer("RELEASE SAVEPOINT bulk");
+  return out;
+}
 
 class PgBackend final : public Backend {
  public:
@@ -557,16 +562,8 @@ class PgBackend final : public Backend {
     return std::unique_ptr<Db>(std::move(db));
   }
 
-  // Under a transaction-scoped advisory lock: instances starting together migrate once,
-  // the others wait and then find the schema current.
-  Status migrate(Db& db) override {
-    auto& c = static_cast<PgDb&>(db).connection();
-    if (auto s = c.exec("BEGIN"); !s) return s;
-    auto s = migrate_locked(db, c);
-    if (s) s = c.exec("COMMIT");
-    if (!s) (void)c.exec("ROLLBACK");
-    return s;
-  }
+  // pg_schema.cpp: the migrations, and taking over acme-dns's tables.
+  Status migrate(Db& db) override { return pg_migrate(db, static_cast<PgDb&>(db).connection(), conninfo_); }
 
   Status started(Db&) override { return ok_status(); }
   Status before_commit() override { return ok_status(); }
@@ -578,67 +575,11 @@ class PgBackend final : public Backend {
 
   void stop() override { listener_.reset(); }
 
-  void listen(std::function<void()> wake) override {
-    listener_ = std::make_unique<Listener>(conninfo_, std::move(wake));
+  void listen(const std::string& origin, std::function<void()> wake) override {
+    listener_ = std::make_unique<Listener>(conninfo_, origin, std::move(wake));
   }
 
  private:
-  Status migrate_locked(Db& db, pg::Connection& c) {
-    if (auto s = c.exec(kMigrationLock); !s) return s;
-    auto ours = c.query("SELECT to_regclass('acmednsd_schema') IS NOT NULL");
-    if (!ours) return ours.error();
-    bool take_over = false;
-    if (ours->text(0, 0) != "t") {
-      // Empty, or acme-dns's own tables (records, txt, acmedns): the schema is created
-      // beside them and acme-dns's rows are imported in this same transaction, so
-      // swapping the binary keeps every account (acme-dns's tables stay untouched).
-      auto tables = c.query(
-          "SELECT string_agg(tablename, ', ' ORDER BY tablename), "
-          "count(*) FILTER (WHERE tablename NOT IN ('records', 'txt', 'acmedns')), "
-          "count(*) FILTER (WHERE tablename = 'records') FROM pg_tables WHERE schemaname = current_schema()");
-      if (!tables) return tables.error();
-      if (tables->integer(0, 1) > 0) {
-        return make_error(
-            "db_error",
-            "the PostgreSQL database is not an acme-dnsd database (it has tables: " + tables->text(0, 0) +
-                "); to take over an acme-dns database use `acme-dnsd import-acme-dns "
-                "SOURCE` into an empty database, or point acme-dnsd at acme-dns's own");
-      }
-      take_over = tables->integer(0, 2) > 0;
-      if (auto s = c.exec("CREATE TABLE acmednsd_schema (version integer NOT NULL);"
-                          "INSERT INTO acmednsd_schema VALUES (0)");
-          !s) {
-        return s;
-      }
-    }
-    auto version = c.query("SELECT version FROM acmednsd_schema");
-    if (!version) return version.error();
-    if (version->rows() != 1) return make_error("db_error", "acmednsd_schema must hold one row");
-    const auto& list = migrations();
-    const std::int64_t v0 = version->integer(0, 0);
-    if (v0 > static_cast<std::int64_t>(list.size())) {
-      return make_error("db_error", "the PostgreSQL schema version " + std::to_string(v0) +
-                                        " is newer than this acme-dnsd knows (" +
-                                        std::to_string(list.size()) + ")");
-    }
-    for (auto v = v0; v < static_cast<std::int64_t>(list.size()); ++v) {
-      if (auto s = c.exec(list[static_cast<std::size_t>(v)]); !s) return s;
-      if (auto s = c.exec("UPDATE acmednsd_schema SET version = " + std::to_string(v + 1)); !s) return s;
-    }
-    if (take_over) {
-      auto report = import_into(db, conninfo_);
-      if (!report)
-        return make_error(report.error().code, "taking over acme-dns's tables: " + report.error().message);
-      log::info("took over the acme-dns tables of this PostgreSQL database",
-                {{"accounts", std::to_string(report->accounts)},
-                 {"values", std::to_string(report->values)},
-                 {"skipped", std::to_string(report->problems.size())}});
-      for (const auto& p : report->problems) log::warning("acme-dns row not taken over", {{"why", p}});
-      for (const auto& f : report->flagged) log::warning("acme-dns account flagged", {{"why", f}});
-    }
-    return ok_status();
-  }
-
   std::string conninfo_;
   std::unique_ptr<Listener> listener_;
 };

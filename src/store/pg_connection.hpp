@@ -1,8 +1,9 @@
 // RAII over libpq: a connection with statements prepared on first use, results, and
 // the reconnect rule. Errors: "db_unavailable" when the database cannot be reached,
-// "db_conflict" for a unique violation, "db_error" otherwise; and the reconnect rule (at most one attempt per
-// back-off step, so a database that is away costs a request one refused connect, not a hang). Private to
-// src/store/.
+// "db_conflict" for a unique violation, "db_retry" for a serialization failure or a
+// deadlock (40001, 40P01: the transaction was rolled back and may be run again), "db_error" otherwise; and
+// the reconnect rule (at most one attempt per back-off step, so a database that is away costs a request one
+// refused connect, not a hang). Private to src/store/.
 #pragma once
 
 #include <libpq-fe.h>
@@ -31,6 +32,7 @@ class PgResult {
     return std::strtoll(PQgetvalue(r_.get(), row, col), nullptr, 10);
   }
   [[nodiscard]] bool is_null(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  [[nodiscard]] std::string command() const { return PQcmdStatus(r_.get()); }
   [[nodiscard]] std::int64_t affected() const { return std::strtoll(PQcmdTuples(r_.get()), nullptr, 10); }
 
  private:
@@ -41,6 +43,13 @@ class PgResult {
 };
 
 using Param = std::optional<std::string>;  // nullopt = NULL
+
+// One statement of a pipeline: parameterized statements are prepared (cached per
+// connection); one without parameters is sent unprepared (BEGIN, SAVEPOINT, COMMIT).
+struct Step {
+  const char* sql;
+  std::vector<Param> params;
+};
 
 class Connection {
  public:
@@ -56,6 +65,27 @@ class Connection {
   // A parameterized statement, prepared on this connection the first time it is used
   // (keyed by the literal's address, so call with string literals).
   Result<PgResult> query(const char* sql, const std::vector<Param>& params = {});
+  // Sends every step before reading any result (libpq pipeline mode): one round trip
+  // for all of them, deferred steps first. The results of all steps in order, or the
+  // first failure (the server skips the steps after a failed one).
+  Result<std::vector<PgResult>> pipeline(const std::vector<Step>& steps);
+  // Queues a statement whose result nobody waits for; it is sent with the next one, in
+  // the same round trip, and its failure is that statement's failure. For a write
+  // transaction's bookkeeping (SAVEPOINT, RELEASE, the serial row) whose failure fails
+  // the transaction anyway.
+  void defer(const char* sql, std::vector<Param> params = {});
+  // A write transaction is open (from BEGIN to COMMIT/ROLLBACK): a lost connection is
+  // then not replaced, because the transaction's earlier statements died with it and
+  // later ones on a new connection would commit without them.
+  // A transaction that has sent nothing yet may still (re)connect.
+  void set_in_transaction(bool open) {
+    in_transaction_ = open;
+    sent_in_transaction_ = false;
+    if (!open) deferred_.clear();
+  }
+  [[nodiscard]] bool in_transaction() const { return in_transaction_; }
+  // The SQLSTATE of the last failed statement ("" when none or not from the server).
+  [[nodiscard]] const std::string& last_sqlstate() const { return last_sqlstate_; }
   // Connected and idle or in a transaction (not broken).
   [[nodiscard]] bool healthy() const;
   [[nodiscard]] PGconn* raw() const { return conn_.get(); }
@@ -64,7 +94,9 @@ class Connection {
 
  private:
   Status ensure();
+  Status connected();
   Error failure(const char* what, PGresult* r = nullptr);
+  Result<std::string> prepared_name(const char* sql);
 
   struct Finish {
     void operator()(PGconn* c) const { PQfinish(c); }
@@ -74,6 +106,10 @@ class Connection {
   std::map<const char*, std::string> prepared_;  // literal -> statement name
   std::chrono::steady_clock::time_point next_attempt_{};
   std::chrono::milliseconds backoff_{0};
+  std::vector<Step> deferred_;
+  bool in_transaction_ = false;
+  bool sent_in_transaction_ = false;
+  std::string last_sqlstate_;
 };
 
 // The message libpq gives for `conninfo`, or empty when it parses.

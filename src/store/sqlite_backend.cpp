@@ -291,18 +291,16 @@ class SqliteDb final : public Db {
 
   Result<std::uint32_t> lock_serial() override { return stored_serial(); }
 
-  Result<std::int64_t> insert_journal(const JournalRow& row) override {
-    auto inserted =
-        run("INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) "
-            "VALUES(:from, :to, :removed, :added)",
-            [&](sqlite::Statement& s) {
-              s.bind(":from", std::int64_t{row.from_serial})
-                  .bind(":to", std::int64_t{row.to_serial})
-                  .bind(":removed", row.removed)
-                  .bind(":added", row.added);
-            });
-    if (!inserted) return inserted.error();
-    return std::int64_t{sqlite3_last_insert_rowid(db_.raw())};
+  Status insert_journal(const JournalRow& row) override {
+    return run(
+        "INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) "
+        "VALUES(:from, :to, :removed, :added)",
+        [&](sqlite::Statement& s) {
+          s.bind(":from", std::int64_t{row.from_serial})
+              .bind(":to", std::int64_t{row.to_serial})
+              .bind(":removed", row.removed)
+              .bind(":added", row.added);
+        });
   }
 
   Status trim_journal(std::int64_t keep) override {
@@ -557,7 +555,7 @@ class SqliteBackend final : public Backend {
     if (checkpointer_) checkpointer_->stop();
   }
 
-  void listen(std::function<void()>) override {}
+  void listen(const std::string&, std::function<void()>) override {}
 
  private:
   // An operator who deletes or moves the database file under a running server would

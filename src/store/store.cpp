@@ -49,7 +49,8 @@ class StoreImpl final : public Store {
     ctx.db = std::move(conn.value());
     ctx.limit = options_.retention.limit;
     ctx.shared = backend_->shared();
-    ctx.origin = random_uuid_v4();
+    const std::string origin = random_uuid_v4();
+    ctx.origin = origin;
     ctx.log_seq = log_seq;
     ctx.before_commit = [this] { return backend_->before_commit(); };
     ctx.apply_foreign = [this](const store_detail::LogBatch& batch) { apply_foreign(batch); };
@@ -68,9 +69,9 @@ class StoreImpl final : public Store {
       // LISTEN wakes the catch-up at once; the period is the fallback when a
       // notification was lost (the listener's connection dropped).
       writer_->add_periodic([this](WriterContext& c) { follow_change_log(c); },
-                            std::chrono::milliseconds(500));
+                            std::chrono::milliseconds(500), true);
       writer_->add_periodic([](WriterContext& c) { (void)c.db->trim_log(3600); }, std::chrono::minutes(5));
-      backend_->listen([this] { writer_->wake_periodic(); });
+      backend_->listen(origin, [this] { writer_->wake_periodic(); });
     } else {
       writer_->add_periodic([this](WriterContext& c) { follow_external_commits(c); },
                             std::chrono::milliseconds(250));
@@ -191,6 +192,7 @@ class StoreImpl final : public Store {
       return c.db->trim_txt(name, excess);
     };
     job.publish = [this, name, value, ms] { index_->put_value(name, value, ms / 1000, ms); };
+    job.put = store_detail::TxtPut{name, value, ms};
     job.finish = [done = std::move(done)](const Status& s) {
       done(s.ok() ? Result<Done>(Done{}) : Result<Done>(s.error()));
     };
@@ -406,7 +408,7 @@ class StoreImpl final : public Store {
     if (batch->entries.empty() && batch->max_serial == 0) return;
     // After the log: rows committed meanwhile may run ahead of the index's serial, which
     // only means a secondary asking for them is told the current serial first.
-    store_detail::read_foreign_journal(c, *batch);
+    store_detail::read_foreign_journal(c, c.journal_cursor, *batch);
     auto shared = std::make_shared<store_detail::LogBatch>(std::move(batch.value()));
     writer_->publish([this, shared] {
       std::lock_guard batch_lock(index_->batch_mutex());

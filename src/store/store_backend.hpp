@@ -4,8 +4,8 @@
 // (pg_backend.cpp) implement it; one contract test (tests/unit/store_contract_test.cpp)
 // runs against both.
 //
-// A new table is one migration per dialect (sqlite_migrations(), pg_migrations()) plus
-// the operations it needs here, implemented by both connections.
+// A new table is one migration per dialect (migrations() in sqlite_backend.cpp and in
+// pg_schema.cpp) plus the operations it needs here, implemented by both connections.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.hpp"
@@ -64,6 +65,20 @@ struct LogEntry {
   std::int64_t ms = 0;  // put: updated_ms
 };
 
+// One POST /update: a TXT value upserted into its name, which is then trimmed to the
+// limit (what the add_txt job does alone).
+struct TxtPut {
+  std::string name;
+  std::string value;
+  std::int64_t ms = 0;  // updated_ms
+};
+
+// What a run of TxtPuts did, for the IXFR journal and the change log.
+struct PutsDone {
+  std::vector<std::pair<std::string, std::string>> added;    // (name, value) that were not there
+  std::vector<std::pair<std::string, std::string>> trimmed;  // removed past the limit
+};
+
 // Rows of the change log past a sequence number, in commit order.
 struct LogBatch {
   std::int64_t last_seq = 0;     // the highest sequence read (unchanged when none)
@@ -111,6 +126,16 @@ class Db {
     if (auto s = upsert_txt(name, value, ms); !s) return s.error();
     return count_txt(name);
   }
+  // Several TxtPuts in one go, in their order (a later put of the same value wins), each
+  // name then trimmed to `limit`: the writer's hot path where a statement costs a round
+  // trip (puts_in_bulk()). All or nothing: on failure nothing of it stays and the writer
+  // runs the jobs one by one instead, so one bad job fails alone.
+  [[nodiscard]] virtual bool puts_in_bulk() const { return false; }
+  virtual Result<PutsDone> put_txt_bulk(const std::vector<TxtPut>& puts, std::int64_t limit) {
+    (void)puts;
+    (void)limit;
+    return make_error("db_error", "not supported by this database");
+  }
   // The `excess` oldest values of `name` (the reverse of the serving order).
   virtual Result<std::vector<std::string>> oldest_values(const std::string& name, std::int64_t excess) = 0;
   virtual Status trim_txt(const std::string& name, std::int64_t excess) = 0;
@@ -136,8 +161,16 @@ class Db {
   // zone-changing commits are serialized by this row, so the change log's order is
   // the commit order). SQLite's BEGIN IMMEDIATE already holds the only write lock.
   virtual Result<std::uint32_t> lock_serial() = 0;
-  // Returns the new row's seq.
-  virtual Result<std::int64_t> insert_journal(const JournalRow& row) = 0;
+  // lock_serial(), then read_log(since) under that lock; a dialect may send both at once.
+  virtual Result<std::pair<std::uint32_t, LogBatch>> lock_serial_read_log(std::int64_t since,
+                                                                          const std::string& origin) {
+    auto serial = lock_serial();
+    if (!serial) return serial.error();
+    auto log = read_log(since, origin);
+    if (!log) return log.error();
+    return std::make_pair(*serial, std::move(log.value()));
+  }
+  virtual Status insert_journal(const JournalRow& row) = 0;
   virtual Status trim_journal(std::int64_t keep) = 0;
   virtual Status clear_journal() = 0;
   virtual Result<std::vector<JournalRow>> journal_rows() = 0;
@@ -202,8 +235,8 @@ class Backend {
   virtual std::string unavailable_reason(Db& reader) = 0;
   virtual void stop() = 0;
   // A wake-up from other instances' commits (PostgreSQL LISTEN): `wake` is called from
-  // the listener's thread. SQLite: nothing.
-  virtual void listen(std::function<void()> wake) = 0;
+  // the listener's thread, not for the commits of `origin` (this process). SQLite: nothing.
+  virtual void listen(const std::string& origin, std::function<void()> wake) = 0;
 };
 
 std::unique_ptr<Backend> make_sqlite_backend(const StoreOptions& options);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -42,6 +43,15 @@ struct ZoneChanges {
 };
 
 // The writer's connection and what the running batch collects.
+// Where an instance stands in a shared ixfr_journal table. Rows are read by primary key
+// after `seq`; of those, the rows that end past `to` (the serial the in-memory chain
+// has reached) are other instances' diffs still to take in. This instance's own rows
+// come back too and are skipped by that test, so writing a row needs no reply.
+struct JournalCursor {
+  std::int64_t seq = 0;
+  std::uint32_t to = 0;
+};
+
 struct WriterContext {
   std::unique_ptr<Db> db;
   // The IXFR journal (null = off); `changes` collects the running job's changes.
@@ -55,9 +65,8 @@ struct WriterContext {
   std::int64_t log_seq = 0;  // the change log read (and written) up to here
   std::uint32_t limit = 100;
   std::uint32_t last_serial = 0;  // meta.serial as this process last wrote or loaded it
-  // The last ixfr_journal row the in-memory journal holds (written here or read from
-  // another instance): the next rows to take in are those after it.
-  std::int64_t journal_seq = 0;
+  // Shared database: how far the in-memory journal has followed the shared ixfr_journal.
+  JournalCursor journal_cursor;
   // Runs before each COMMIT; a failure rolls the batch back and fails its requests
   // (the database file was removed or replaced: a commit would be lost at restart).
   std::function<Status()> before_commit;
@@ -82,6 +91,10 @@ struct Job {
   // that found nothing), so no publish and no new SOA serial (which would NOTIFY the
   // secondaries and make them transfer for nothing).
   std::function<bool()> changed;
+  // Set by add_txt (POST /update, the hot path): the writer may run a run of such jobs
+  // in one statement (Db::put_txt_bulk) instead of `apply` each; `apply` does the same
+  // alone and is the path when the statement fails (so one bad job fails alone).
+  std::optional<TxtPut> put;
 };
 
 class Writer {
@@ -96,18 +109,26 @@ class Writer {
   Status run_sync(Job job);
   void stop();
   // Periodic work on the writer thread between batches (pruning, noticing commits made
-  // by another process). Call before the first submit.
-  void add_periodic(std::function<void(WriterContext&)> task, std::chrono::milliseconds every);
+  // by another process). Call before the first submit. `on_wake`: wake_periodic() runs
+  // it at once too.
+  void add_periodic(std::function<void(WriterContext&)> task, std::chrono::milliseconds every,
+                    bool on_wake = false);
   // Runs `step` on the publisher thread after everything committed before it was
   // queued has been published. Every change to the answer index goes through here.
   void publish(std::function<void()> step);
-  // Runs every periodic task at the next turn of the loop (another instance committed).
+  // Runs the periodic tasks added with `on_wake` at the next turn of the loop (another
+  // instance committed). Not the others: a prune walks every value, and woken by each
+  // commit of a busy peer it would run between every two batches.
   void wake_periodic();
 
  private:
   void loop();
   void publisher_loop();
+  struct Attempt;
   void run_batch(std::deque<Job>& batch);
+  Attempt attempt_batch(std::deque<Job>& batch);
+  void run_job(Job& job, Attempt& a, std::size_t i);
+  void run_puts(std::deque<Job>& batch, Attempt& a, std::size_t from, std::size_t to);
 
   WriterContext ctx_;
   AnswerIndex& index_;
@@ -119,6 +140,7 @@ class Writer {
     std::function<void(WriterContext&)> task;
     std::chrono::milliseconds every;
     std::chrono::steady_clock::time_point next;
+    bool on_wake = false;
   };
   std::vector<Periodic> periodic_;
   // The publisher: applies committed changes to the answer index and acknowledges
@@ -141,10 +163,10 @@ void apply_log_entries(AnswerIndex& index, const std::vector<LogEntry>& entries)
 std::string journal_text(const std::vector<ZoneJournal::Change>& changes);
 std::vector<ZoneJournal::Change> parse_journal_text(const std::string& text);
 Status write_journal_row(WriterContext& c, const ZoneChanges& changes, std::uint32_t from, std::uint32_t to);
-// Shared database: adds to `batch` the journal rows other instances committed since
-// c.journal_seq, and moves c.journal_seq past them. A failed read leaves both as they
-// were (the in-memory journal then has a gap, and a secondary gets the whole zone once).
-void read_foreign_journal(WriterContext& c, LogBatch& batch);
+// Shared database: adds to `batch` the journal rows other instances committed past
+// `cursor`, and moves `cursor` past them. A failed read leaves both as they were (the
+// in-memory journal then has a gap, and a secondary gets the whole zone once).
+void read_foreign_journal(WriterContext& c, JournalCursor& cursor, LogBatch& batch);
 // The rows as diffs for the in-memory journal.
 ZoneJournal::Diff journal_diff(const JournalRow& row);
 // Loads the journal's rows into `journal` and bridges the start-up serial (`serving`).

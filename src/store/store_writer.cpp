@@ -15,7 +15,8 @@
 namespace acmednsd::store_detail {
 namespace {
 constexpr std::size_t kMaxBatch = 512;
-}
+constexpr int kAttempts = 4;  // a batch that deadlocks is run again at most 3 times
+}  // namespace
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -56,9 +57,9 @@ std::vector<ZoneJournal::Change> parse_journal_text(const std::string& text) {
 Status write_journal_row(WriterContext& c, const ZoneChanges& changes, std::uint32_t from, std::uint32_t to) {
   if (changes.reset) return c.db->clear_journal();
   const auto diff = changes.diff(from, to);
-  auto seq = c.db->insert_journal({from, to, journal_text(diff.removed), journal_text(diff.added)});
-  if (!seq) return seq.error();
-  c.journal_seq = *seq;
+  if (auto s = c.db->insert_journal({from, to, journal_text(diff.removed), journal_text(diff.added)}); !s) {
+    return s;
+  }
   // Rows hold at least one change each (or none: a restart), so this keeps enough.
   return c.db->trim_journal(static_cast<std::int64_t>(c.journal->max_changes()));
 }
@@ -97,10 +98,11 @@ Status Writer::run_sync(Job job) {
   return result.get();
 }
 
-void Writer::add_periodic(std::function<void(WriterContext&)> task, std::chrono::milliseconds every) {
+void Writer::add_periodic(std::function<void(WriterContext&)> task, std::chrono::milliseconds every,
+                          bool on_wake) {
   {
     std::lock_guard lock(mutex_);
-    periodic_.push_back({std::move(task), every, std::chrono::steady_clock::now() + every});
+    periodic_.push_back({std::move(task), every, std::chrono::steady_clock::now() + every, on_wake});
   }
   wake_.notify_one();  // the loop may be asleep with a deadline computed without this task
 }
@@ -132,7 +134,9 @@ void Writer::publish(std::function<void()> step) {
 void Writer::wake_periodic() {
   {
     std::lock_guard lock(mutex_);
-    for (auto& p : periodic_) p.next = std::chrono::steady_clock::now();
+    for (auto& p : periodic_) {
+      if (p.on_wake) p.next = std::chrono::steady_clock::now();
+    }
   }
   wake_.notify_one();
 }
@@ -208,50 +212,110 @@ void Writer::loop() {
   }
 }
 
-void Writer::run_batch(std::deque<Job>& batch) {
-  std::vector<Status> results(batch.size(), ok_status());
+// What one attempt at a batch did.
+struct Writer::Attempt {
+  std::vector<Status> results;
+  std::vector<bool> publish;  // committed, changed the zone: its `publish` runs
+  Status commit = ok_status();
   std::uint32_t next_serial = 0;
   std::uint32_t from_serial = 0;
-  auto batch_changes = std::make_shared<ZoneChanges>();
-  auto own_log = std::make_shared<std::vector<LogEntry>>();
-  auto foreign = std::make_shared<LogBatch>();
-  std::int64_t log_seq = ctx_.log_seq;
-  const std::int64_t journal_seq = ctx_.journal_seq;  // put back if the batch is not committed
+  std::shared_ptr<ZoneChanges> changes = std::make_shared<ZoneChanges>();
+  std::vector<LogEntry> own_log;
+  std::shared_ptr<LogBatch> foreign = std::make_shared<LogBatch>();
+  std::int64_t log_seq = 0;
+  JournalCursor journal;  // becomes the writer's once the batch is committed
+};
+
+namespace {
+bool retryable(const Status& s) {
+  return !s.ok() && s.error().code == "db_retry";
+}
+}  // namespace
+
+// One job alone, in its own savepoint.
+void Writer::run_job(Job& job, Attempt& a, std::size_t i) {
   Db& db = *ctx_.db;
-  Status commit = db.begin();
-  bool open = commit.ok();
-  if (commit.ok()) {
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (auto s = db.savepoint(); !s) {
-        results[i] = s;
+  if (auto s = db.savepoint(); !s) {
+    a.results[i] = s;
+    return;
+  }
+  ZoneChanges job_changes;
+  std::vector<LogEntry> job_log;
+  ctx_.changes = ctx_.journal ? &job_changes : nullptr;
+  ctx_.log = ctx_.shared ? &job_log : nullptr;
+  try {
+    a.results[i] = job.apply(ctx_);
+  } catch (const std::exception& e) {
+    a.results[i] = make_error("db_error", e.what());
+  }
+  ctx_.changes = nullptr;
+  ctx_.log = nullptr;
+  if (a.results[i].ok()) {
+    a.changes->merge(job_changes);
+    a.own_log.insert(a.own_log.end(), job_log.begin(), job_log.end());
+    a.publish[i] = job.publish && (!job.changed || job.changed());
+  } else {
+    db.rollback_to_savepoint();
+  }
+  (void)db.release_savepoint();
+}
+
+// Jobs [from, to), all plain TXT puts, in one bulk statement; when it fails, one by one.
+void Writer::run_puts(std::deque<Job>& batch, Attempt& a, std::size_t from, std::size_t to) {
+  std::vector<TxtPut> puts;
+  for (std::size_t i = from; i < to; ++i) puts.push_back(*batch[i].put);
+  auto done = ctx_.db->put_txt_bulk(puts, static_cast<std::int64_t>(ctx_.limit));
+  if (!done && retryable(Status(done.error()))) {
+    a.commit = done.error();  // the whole batch runs again
+    return;
+  }
+  if (!done) {
+    for (std::size_t i = from; i < to && !retryable(a.commit); ++i) {
+      run_job(batch[i], a, i);
+      if (retryable(a.results[i])) a.commit = a.results[i];
+    }
+    return;
+  }
+  for (const auto& [name, value] : done->added) {
+    if (ctx_.journal) a.changes->added(name, value);
+  }
+  for (std::size_t i = from; i < to; ++i) {
+    const auto& p = *batch[i].put;
+    if (ctx_.shared) a.own_log.push_back({LogEntry::Kind::put, p.name, p.value, p.ms});
+    a.publish[i] = static_cast<bool>(batch[i].publish);
+  }
+  for (const auto& [name, value] : done->trimmed) {
+    if (ctx_.journal) a.changes->removed(name, value);
+    if (ctx_.shared) a.own_log.push_back({LogEntry::Kind::remove, name, value, 0});
+  }
+}
+
+Writer::Attempt Writer::attempt_batch(std::deque<Job>& batch) {
+  Attempt a;
+  a.journal = ctx_.journal_cursor;
+  a.results.assign(batch.size(), ok_status());
+  a.publish.assign(batch.size(), false);
+  a.log_seq = ctx_.log_seq;
+  Db& db = *ctx_.db;
+  a.commit = db.begin();
+  bool open = a.commit.ok();
+  if (a.commit.ok()) {
+    for (std::size_t i = 0; i < batch.size() && a.commit.ok(); ++i) {
+      if (batch[i].put && db.puts_in_bulk()) {
+        auto end = i;
+        while (end < batch.size() && batch[end].put) ++end;
+        run_puts(batch, a, i, end);
+        i = end - 1;
         continue;
       }
-      ZoneChanges job_changes;
-      std::vector<LogEntry> job_log;
-      ctx_.changes = ctx_.journal ? &job_changes : nullptr;
-      ctx_.log = ctx_.shared ? &job_log : nullptr;
-      try {
-        results[i] = batch[i].apply(ctx_);
-      } catch (const std::exception& e) {
-        results[i] = make_error("db_error", e.what());
-      }
-      ctx_.changes = nullptr;
-      ctx_.log = nullptr;
-      if (results[i].ok()) {
-        batch_changes->merge(job_changes);
-        own_log->insert(own_log->end(), job_log.begin(), job_log.end());
-      }
-      if (results[i].ok() && batch[i].changed && !batch[i].changed()) batch[i].publish = nullptr;
-      if (!results[i].ok()) {
-        batch[i].publish = nullptr;
-        db.rollback_to_savepoint();
-      }
-      (void)db.release_savepoint();
+      run_job(batch[i], a, i);
+      // A deadlock or serialization failure: the whole batch runs again (run_batch).
+      if (retryable(a.results[i])) a.commit = a.results[i];
     }
     // The SOA serial is stored with the change, so it never goes back after a restart.
     bool changes = false;
-    for (std::size_t i = 0; i < batch.size(); ++i) changes = changes || (results[i].ok() && batch[i].publish);
-    if (changes) {
+    for (std::size_t i = 0; i < batch.size(); ++i) changes = changes || (a.results[i].ok() && a.publish[i]);
+    if (changes && a.commit.ok()) {
       // The index's serial may lag behind what is committed but not yet published.
       const std::uint32_t published = index_.serial();
       std::uint32_t known =
@@ -259,80 +323,101 @@ void Writer::run_batch(std::deque<Job>& batch) {
       if (ctx_.shared) {
         // Other instances commit too: the serial row serializes all of them, and what
         // they committed before us is applied before our own changes.
-        auto stored = db.lock_serial();
-        const bool others_committed = stored && AnswerIndex::serial_after(*stored, known);
-        if (others_committed) known = *stored;
-        if (stored) {
-          auto read = db.read_log(ctx_.log_seq, ctx_.origin);
-          if (read) *foreign = std::move(read.value());
-          if (read && others_committed) read_foreign_journal(ctx_, *foreign);
-          commit = read.ok() ? Status(ok_status()) : Status(read.error());
+        auto locked = db.lock_serial_read_log(ctx_.log_seq, ctx_.origin);
+        if (locked) {
+          *a.foreign = std::move(locked->second);
+          if (AnswerIndex::serial_after(locked->first, known)) {
+            known = locked->first;
+            // Others committed: their journal rows come first in this journal too.
+            read_foreign_journal(ctx_, a.journal, *a.foreign);
+          }
         } else {
-          commit = stored.error();
+          a.commit = locked.error();
         }
       }
-      next_serial = AnswerIndex::next_serial(known, now_ms() / 1000);
-      from_serial = known;
-      if (commit.ok()) {
-        if (auto s = db.set_serial(next_serial); !s) commit = s;
+      a.next_serial = AnswerIndex::next_serial(known, now_ms() / 1000);
+      a.from_serial = known;
+      if (a.commit.ok()) {
+        if (auto s = db.set_serial(a.next_serial); !s) a.commit = s;
       }
-      if (commit.ok() && ctx_.shared) {
-        auto seq = db.append_log(next_serial, ctx_.origin, *own_log);
-        if (seq) log_seq = *seq;
-        if (!seq) commit = seq.error();
+      if (a.commit.ok() && ctx_.shared) {
+        auto seq = db.append_log(a.next_serial, ctx_.origin, a.own_log);
+        if (seq) a.log_seq = *seq;
+        if (!seq) a.commit = seq.error();
       }
       // The journal row commits with the change it describes, so after a crash the
       // journal never claims a serial whose content it does not know.
-      if (commit.ok() && ctx_.journal)
-        (void)write_journal_row(ctx_, *batch_changes, from_serial, next_serial);
+      if (a.commit.ok() && ctx_.journal)
+        if (write_journal_row(ctx_, *a.changes, a.from_serial, a.next_serial)) a.journal.to = a.next_serial;
     }
-    if (commit.ok() && ctx_.before_commit) commit = ctx_.before_commit();
-    if (commit.ok()) commit = db.commit();
-    if (commit.ok()) open = false;
+    if (a.commit.ok() && ctx_.before_commit) a.commit = ctx_.before_commit();
+    if (a.commit.ok()) a.commit = db.commit();
+    if (a.commit.ok()) open = false;
   }
   if (open) db.rollback();
-  if (!commit.ok()) {
-    log::error("database commit failed; the batch was not acknowledged",
-               {{"error", commit.error().message}, {"requests", std::to_string(batch.size())}});
+  return a;
+}
+
+void Writer::run_batch(std::deque<Job>& batch) {
+  // Instances on one PostgreSQL database can deadlock on each other's rows (or fail to
+  // serialize); the server rolls one side back, and the same batch run again usually
+  // goes through. Jobs are re-runnable: `apply` starts over from its captures.
+  Attempt a;
+  for (int attempt = 1;; ++attempt) {
+    a = attempt_batch(batch);
+    if (!retryable(a.commit) || attempt == kAttempts) break;
+    log::warning("database deadlock or serialization failure; running the batch again",
+                 {{"error", a.commit.error().message}, {"attempt", std::to_string(attempt + 1)}});
   }
-  if (commit.ok() && next_serial != 0) ctx_.last_serial = next_serial;  // only once durable
-  if (commit.ok()) ctx_.log_seq = std::max(log_seq, foreign->last_seq);
+  // Callers know db_error: a batch that kept failing to serialize is one.
+  if (retryable(a.commit)) a.commit = make_error("db_error", a.commit.error().message);
+  for (auto& r : a.results) {
+    if (retryable(r)) r = make_error("db_error", r.error().message);
+  }
+  if (!a.commit.ok()) {
+    log::error("database commit failed; the batch was not acknowledged",
+               {{"error", a.commit.error().message}, {"requests", std::to_string(batch.size())}});
+  }
+  const Status commit = a.commit;
+  if (commit.ok() && a.next_serial != 0) ctx_.last_serial = a.next_serial;  // only once durable
+  if (commit.ok()) ctx_.log_seq = std::max(a.log_seq, a.foreign->last_seq);
+  if (commit.ok()) ctx_.journal_cursor = a.journal;
   if (!commit.ok()) {
-    foreign->entries.clear();  // read again by the next catch-up
-    foreign->journal.clear();
-    ctx_.journal_seq = journal_seq;
+    a.foreign->entries.clear();  // read again by the next catch-up, with the journal rows
+    a.foreign->journal.clear();
   }
   // Index first, then the acknowledgements: a value is answered by the very next query
   // once its /update has returned.
   auto jobs = std::make_shared<std::deque<Job>>(std::move(batch));
-  publish(
-      [this, jobs, results = std::move(results), commit, next_serial, from_serial, batch_changes, foreign] {
-        std::unique_lock batch_lock(index_.batch_mutex());  // a zone transfer sees all of it or none
-        if ((!foreign->entries.empty() || !foreign->journal.empty()) && ctx_.apply_foreign) {
-          ctx_.apply_foreign(*foreign);
-        }
-        bool changed = false;
-        for (std::size_t i = 0; i < jobs->size(); ++i) {
-          if (commit.ok() && results[i].ok() && (*jobs)[i].publish) {
-            (*jobs)[i].publish();
-            changed = true;
-          }
-        }
-        if (changed) index_.set_serial_at_least(next_serial);
-        if (changed && ctx_.journal) {
-          // Other instances' diffs were appended by apply_foreign, so ours follows them;
-          // a diff that does not continue the chain starts it over (ZoneJournal::append).
-          if (batch_changes->reset) {
-            ctx_.journal->clear();
-          } else {
-            ctx_.journal->append(batch_changes->diff(from_serial, next_serial));
-          }
-        }
-        batch_lock.unlock();
-        for (std::size_t i = 0; i < jobs->size(); ++i) {
-          if ((*jobs)[i].finish) (*jobs)[i].finish(commit.ok() ? results[i] : Status(commit.error()));
-        }
-      });
+  publish([this, jobs, results = std::move(a.results), publishes = std::move(a.publish), commit,
+           next_serial = a.next_serial, from_serial = a.from_serial, batch_changes = a.changes,
+           foreign = a.foreign] {
+    std::unique_lock batch_lock(index_.batch_mutex());  // a zone transfer sees all of it or none
+    if ((!foreign->entries.empty() || !foreign->journal.empty()) && ctx_.apply_foreign) {
+      ctx_.apply_foreign(*foreign);
+    }
+    bool changed = false;
+    for (std::size_t i = 0; i < jobs->size(); ++i) {
+      if (commit.ok() && results[i].ok() && publishes[i]) {
+        (*jobs)[i].publish();
+        changed = true;
+      }
+    }
+    if (changed) index_.set_serial_at_least(next_serial);
+    if (changed && ctx_.journal) {
+      // Other instances' diffs were appended by apply_foreign, so ours follows them; a
+      // diff that does not continue the chain starts it over (ZoneJournal::append).
+      if (batch_changes->reset) {
+        ctx_.journal->clear();
+      } else {
+        ctx_.journal->append(batch_changes->diff(from_serial, next_serial));
+      }
+    }
+    batch_lock.unlock();
+    for (std::size_t i = 0; i < jobs->size(); ++i) {
+      if ((*jobs)[i].finish) (*jobs)[i].finish(commit.ok() ? results[i] : Status(commit.error()));
+    }
+  });
 }
 
 }  // namespace acmednsd::store_detail

@@ -17,10 +17,11 @@ Status load_journal(WriterContext& c, ZoneJournal& journal, std::uint32_t stored
   for (auto& row : *rows) {
     last_to = row.to_serial;
     any = true;
-    c.journal_seq = row.seq;
+    c.journal_cursor.seq = row.seq;
     journal.append(journal_diff(row));
   }
   if (any && last_to != stored_serial) journal.clear();
+  c.journal_cursor.to = serving;  // the start-up row below is this instance's own
   if (serving == stored_serial) return ok_status();
   if (auto s = c.db->begin(); !s) return s;
   ZoneChanges none;
@@ -42,12 +43,18 @@ ZoneJournal::Diff journal_diff(const JournalRow& row) {
   return {row.from_serial, row.to_serial, parse_journal_text(row.removed), parse_journal_text(row.added)};
 }
 
-void read_foreign_journal(WriterContext& c, LogBatch& batch) {
+void read_foreign_journal(WriterContext& c, JournalCursor& cursor, LogBatch& batch) {
   if (!c.shared || c.journal == nullptr) return;
-  auto rows = c.db->journal_rows_after(c.journal_seq);
+  auto rows = c.db->journal_rows_after(cursor.seq);
   if (!rows) return;
-  if (!rows->empty()) c.journal_seq = rows->back().seq;
-  for (auto& row : *rows) batch.journal.push_back(std::move(row));
+  for (auto& row : *rows) {
+    cursor.seq = row.seq;
+    // Serials only grow across instances (the serial row orders every commit), so a
+    // row ending at or before `to` is one this journal already holds.
+    if (!AnswerIndex::serial_after(row.to_serial, cursor.to)) continue;
+    cursor.to = row.to_serial;
+    batch.journal.push_back(std::move(row));
+  }
 }
 
 // The generic form (SQLite: one process, so it is not called there in serving).

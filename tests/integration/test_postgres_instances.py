@@ -158,10 +158,16 @@ def test_outage_dns_answers_writes_fail_fast_then_converge(pg, tmp):
             s.close()
 
 
+# One account per writer, three rounds: 3 x 330 values stay under txt_limit (1000), so
+# the limit never drops an acknowledged value; and a round is long enough (2,640
+# updates) to be running when the instance is killed after 200-1,500 of them.
+WRITES_PER_ROUND = 330
+
+
 def writer_loop(server, account, prefix, acked, stop, lock):
     i = 0
     conn = None
-    while not stop.is_set() and i < 200:
+    while not stop.is_set() and i < WRITES_PER_ROUND:
         value = (f"{prefix}x{i:07d}" + "A" * 43)[:43]
         i += 1
         try:
@@ -188,22 +194,31 @@ def test_kill9_rounds_every_acknowledged_value_served_by_all(pg, tmp):
     servers = start_instances(url, 2, tmp)
     a, b = servers
     try:
-        accounts = [a.register() for _ in range(4)]
+        accounts = [a.register() for _ in range(8)]
         all_acked = []
         for rnd in range(3):
             acked, lock, stop = [], threading.Lock(), threading.Event()
             threads = [threading.Thread(target=writer_loop,
-                                        args=(a, accounts[w % 4], f"r{rnd}w{w}", acked, stop, lock))
+                                        args=(a, accounts[w], f"r{rnd}w{w}", acked, stop, lock))
                        for w in range(8)]
             for t in threads:
                 t.start()
-            time.sleep(0.3 + rng.random() * 0.5)
+            # Killed after a random number of acknowledgements, not a random time, so the
+            # kill lands under load however fast this machine is.
+            target = rng.randrange(200, 1500)
+            deadline = time.monotonic() + 20.0
+            while time.monotonic() < deadline:
+                with lock:
+                    if len(acked) >= target:
+                        break
+                time.sleep(0.002)
             a.kill9()
             stop.set()
             for t in threads:
                 t.join(timeout=30)
                 assert not t.is_alive()
             assert acked, "no update was acknowledged; the load did not run"
+            assert len(acked) < 8 * WRITES_PER_ROUND, "the writers had finished: the kill was not under load"
             all_acked.extend(acked)
             print(f"round {rnd}: {len(acked)} acknowledged before SIGKILL", flush=True)
             a.start()
