@@ -14,6 +14,7 @@
 
 #include "common/log.hpp"
 #include "common/threads.hpp"
+#include "store/acme_state_sql.hpp"
 #include "store/feature_sql.hpp"
 #include "store/pg_connection.hpp"
 #include "store/store_backend.hpp"
@@ -60,6 +61,8 @@ const std::vector<const char*>& migrations() {
       // 3: dns-persist-01 records; 4: DNSSEC keys (pg_features.cpp), as in SQLite.
       pg_sql::kPersistTable,
       pg_sql::kDnssecTable,
+      // 5: the ACME client's accounts, certificates and leases (acme_state_sql_pg.cpp).
+      pg_sql::kAcmeStateTables,
   };
   return list;
 }
@@ -413,6 +416,7 @@ class PgDb final : public Db {
   Status retire_dnssec_keys(const std::string& zone, std::int64_t retire, std::int64_t remove) override {
     return pg_sql::retire_dnssec_keys(c_, zone, retire, remove);
   }
+  std::unique_ptr<AcmeStateStore> acme_state() override { return pg_sql::acme_state(c_); }
 
  private:
   Status load_in_snapshot(AnswerIndex& index, std::uint32_t& stored, std::int64_t& log_seq) {
