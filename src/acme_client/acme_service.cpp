@@ -77,12 +77,22 @@ class RenewalService final : public AcmeService {
   // One pass over the certificates; returns the unix time of the next due one.
   std::int64_t renew_due_certificates() {
     std::int64_t next = clock_() + std::max<std::int64_t>(config_.acme.renew_check_interval_seconds, 60);
+    // Several instances on one database: look for certificates the others stored.
+    if (manager_->shared_mode()) next = std::min(next, clock_() + kSharedPollInterval.count());
     for (const auto& job : manager_->jobs()) {
       if (stopping_) break;
+      manager_->sync(job);
       RenewalPlan plan = manager_->plan(job, true);
       if (plan.due <= clock_()) {
         log::info("certificate due", {{"certificate", job.name}, {"reason", plan.reason}});
-        const bool issued = manager_->attempt(job).ok();  // logs its outcome, schedules the retry
+        // Logs its outcome and schedules the retry; in shared mode it may instead find
+        // another instance ordering it ("lease_busy") or done with it ("not_due").
+        auto outcome = manager_->attempt(job, false);
+        if (!outcome && (outcome.error().code == "lease_busy" || outcome.error().code == "not_due")) {
+          log::info("certificate left to another instance",
+                    {{"certificate", job.name}, {"why", outcome.error().message}});
+        }
+        const bool issued = outcome.ok();
         // After an issuance ask the CA's renewalInfo at once: with short-lived
         // certificates its window may open long before one third of the lifetime is left.
         plan = manager_->plan(job, issued);
