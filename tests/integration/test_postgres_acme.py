@@ -243,6 +243,9 @@ def test_instances_share_one_account_and_order_each_certificate_once(pg, tmp):
         assert pebble_count(pebble, "orders") == 4
         assert pebble_count(pebble, "accounts") == 1
         assert pg.psql("SELECT count(*) FROM acme_leases", "acme").strip() == "0"
+        for inst in instances:  # a clean stop: no sanitizer report, no error at exit
+            code = inst.process.stop()
+            assert code == 0 and "Sanitizer" not in inst.log(), (code, inst.log()[-4000:])
     except BaseException:
         for inst in instances:
             if inst.process is not None:
