@@ -88,10 +88,15 @@ class RenewalService final : public AcmeService {
         // Logs its outcome and schedules the retry; in shared mode it may instead find
         // another instance ordering it ("lease_busy") or done with it ("not_due").
         auto outcome = manager_->attempt(job, false);
-        if (!outcome && (outcome.error().code == "lease_busy" || outcome.error().code == "not_due")) {
+        const bool busy = !outcome && outcome.error().code == "lease_busy";
+        if (busy || (!outcome && outcome.error().code == "not_due")) {
           log::info("certificate left to another instance",
                     {{"certificate", job.name}, {"why", outcome.error().message}});
         }
+        // Another instance is ordering it: look again soon, so its certificate is served
+        // here moments after it is stored (most of all the first one, before which
+        // this instance's API has no certificate at all).
+        if (busy) next = std::min(next, clock_() + kLeaseBusyRecheck.count());
         const bool issued = outcome.ok();
         // After an issuance ask the CA's renewalInfo at once: with short-lived
         // certificates its window may open long before one third of the lifetime is left.

@@ -45,6 +45,7 @@ struct ManagerOptions {
 inline constexpr std::chrono::seconds kLeaseLength{300};
 inline constexpr std::chrono::seconds kLeaseRenewal{60};
 inline constexpr std::chrono::seconds kSharedPollInterval{15};
+inline constexpr std::chrono::seconds kLeaseBusyRecheck{2};  // while another instance orders
 // After presenting challenge values, before the CA is asked to validate: the CA may ask
 // any instance, which serves our values once it has read the change log (milliseconds).
 inline constexpr std::chrono::milliseconds kSharedPropagationWait{1000};
