@@ -3,216 +3,25 @@
 // key nobody read is reported as unknown (a typo must not silently mean "default").
 #include "config/config.hpp"
 
-#include <sys/stat.h>
-
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
 
-#include "common/cidr.hpp"
 #include "common/encoding.hpp"
 #include "config/config_database.hpp"
 #include "config/config_dnssec.hpp"
+#include "config/config_transfer.hpp"
 #include "config/config_values.hpp"
 
 namespace acmednsd {
 namespace {
 
 namespace cv = config_values;
-
-class Errors {
- public:
-  explicit Errors(std::string source) : source_(std::move(source)) {}
-  void add(int line, std::string_view where, std::string_view text) {
-    std::ostringstream s;
-    s << source_ << ':' << line << ": " << where << ": " << text;
-    list_.push_back(s.str());
-  }
-  [[nodiscard]] bool empty() const { return list_.empty(); }
-  [[nodiscard]] std::string joined() const {
-    std::string out;
-    for (const auto& e : list_) out += (out.empty() ? "" : "\n") + e;
-    return out;
-  }
-  [[nodiscard]] const std::string& source() const { return source_; }
-
- private:
-  std::string source_;
-  std::vector<std::string> list_;
-};
-
-int line_of(const toml::node& node) {
-  return static_cast<int>(node.source().begin.line);
-}
-
-std::string show(const toml::node& node) {
-  std::ostringstream s;
-  if (const auto* str = node.as_string()) {
-    s << '"' << str->get() << '"';
-  } else {
-    node.visit([&s](auto&& n) { s << n; });
-  }
-  std::string out = s.str();
-  if (out.size() > 80) out = out.substr(0, 77) + "...";
-  return out;
-}
-
-// Reads the keys of one table and remembers which ones were read.
-class SectionReader {
- public:
-  SectionReader(const toml::table* table, std::string name, int line, Errors& errors)
-      : table_(table), name_(std::move(name)), line_(line), errors_(errors) {}
-
-  [[nodiscard]] const toml::node* node(std::string_view key) {
-    seen_.insert(std::string(key));
-    return table_ ? table_->get(key) : nullptr;
-  }
-  [[nodiscard]] bool has(std::string_view key) const { return table_ && table_->contains(key); }
-  [[nodiscard]] int line() const { return line_; }
-
-  void fail(const toml::node& n, std::string_view key, std::string_view why) {
-    errors_.add(line_of(n), where(key), show(n) + " " + std::string(why));
-  }
-  void fail_at(int line, std::string_view key, std::string_view why) { errors_.add(line, where(key), why); }
-  [[nodiscard]] std::string where(std::string_view key) const {
-    return "[" + name_ + "] " + std::string(key);
-  }
-
-  bool read(std::string_view key, std::string& out) {
-    const auto* n = node(key);
-    if (!n) return false;
-    if (!n->is_string()) return fail(*n, key, "is not a string"), false;
-    out = n->as_string()->get();
-    return true;
-  }
-
-  bool read(std::string_view key, bool& out) {
-    const auto* n = node(key);
-    if (!n) return false;
-    if (!n->is_boolean()) return fail(*n, key, "is not true or false"), false;
-    out = n->as_boolean()->get();
-    return true;
-  }
-
-  // Integers may also be written as strings of digits ("443"), as acme-dns does for port.
-  template <typename Int>
-  bool read(std::string_view key, Int& out, std::int64_t min, std::int64_t max) {
-    const auto* n = node(key);
-    if (!n) return false;
-    std::int64_t v = 0;
-    if (n->is_integer()) {
-      v = n->as_integer()->get();
-    } else if (n->is_string()) {
-      const auto& s = n->as_string()->get();
-      std::size_t used = 0;
-      try {
-        v = std::stoll(s, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used == 0 || used != s.size()) return fail(*n, key, "is not a whole number"), false;
-    } else {
-      return fail(*n, key, "is not a whole number"), false;
-    }
-    if (v < min || v > max) {
-      return fail(*n, key, "is out of range " + std::to_string(min) + ".." + std::to_string(max)), false;
-    }
-    out = static_cast<Int>(v);
-    return true;
-  }
-
-  // An array of strings; `allow_single` also accepts one string (acme-dns `listen`).
-  // `locations`, when given, gets "file:line" of each element, for later messages.
-  bool read(std::string_view key, std::vector<std::string>& out, bool allow_single = false,
-            std::vector<std::string>* locations = nullptr) {
-    const auto* n = node(key);
-    if (!n) return false;
-    if (allow_single && n->is_string()) {
-      out = {n->as_string()->get()};
-      return true;
-    }
-    const auto* arr = n->as_array();
-    if (!arr) return fail(*n, key, "is not an array of strings"), false;
-    std::vector<std::string> values;
-    std::vector<std::string> where_defined;
-    for (const auto& el : *arr) {
-      if (!el.is_string()) return fail(el, key, "is not a string"), false;
-      values.push_back(el.as_string()->get());
-      where_defined.push_back(errors_.source() + ":" + std::to_string(line_of(el)));
-    }
-    out = std::move(values);
-    if (locations != nullptr) *locations = std::move(where_defined);
-    return true;
-  }
-
-  bool read_duration(std::string_view key, std::int64_t& out, std::int64_t min, std::int64_t max) {
-    const auto* n = node(key);
-    if (!n) return false;
-    std::optional<std::int64_t> v;
-    if (n->is_integer()) v = n->as_integer()->get();
-    if (n->is_string()) v = cv::parse_duration(n->as_string()->get());
-    if (!v) return fail(*n, key, "is not a duration (seconds, or a number with s/m/h/d)"), false;
-    if (*v < min || *v > max) return fail(*n, key, "is out of range"), false;
-    out = *v;
-    return true;
-  }
-
-  template <typename Enum>
-  bool read_enum(std::string_view key, Enum& out,
-                 std::initializer_list<std::pair<std::string_view, Enum>> choices) {
-    std::string text;
-    if (!read(key, text)) return false;
-    for (const auto& [name, value] : choices) {
-      if (text == name) {
-        out = value;
-        return true;
-      }
-    }
-    std::string names;
-    for (const auto& c : choices) names += (names.empty() ? "" : ", ") + std::string(c.first);
-    fail(*node(key), key, "is not one of: " + names);
-    return false;
-  }
-
-  void read_cidrs(std::string_view key, std::vector<std::string>& out) {
-    if (!read(key, out)) return;
-    for (const auto& c : out) {
-      if (!Cidr::parse(c)) fail(*node(key), key, "has \"" + c + "\", which is not a CIDR (e.g. 10.0.0.0/8)");
-    }
-  }
-
-  // Legacy keys are read (so they are not "unknown") and produce a warning.
-  void legacy(std::string_view key, std::string_view why, std::vector<std::string>& warnings) {
-    if (const auto* n = node(key)) {
-      warnings.push_back(errors_.source() + ":" + std::to_string(line_of(*n)) + ": " + where(key) +
-                         " is ignored: " + std::string(why));
-    }
-  }
-
-  void reject_unknown() {
-    if (!table_) return;
-    for (const auto& [k, v] : *table_) {
-      if (!seen_.contains(std::string(k.str()))) {
-        errors_.add(static_cast<int>(k.source().begin.line), where(k.str()), "unknown key");
-      }
-    }
-  }
-
- private:
-  const toml::table* table_;
-  std::string name_;
-  int line_;
-  Errors& errors_;
-  std::set<std::string> seen_;
-};
-
-SectionReader section(const toml::table& root, std::string_view name, Errors& errors) {
-  const auto* n = root.get(name);
-  const toml::table* t = n ? n->as_table() : nullptr;
-  if (n && !t) errors.add(line_of(*n), name, "must be a table ([" + std::string(name) + "])");
-  return SectionReader(t, std::string(name), n ? line_of(*n) : 1, errors);
-}
+using config_detail::Errors;
+using config_detail::line_of;
+using config_detail::section;
+using config_detail::SectionReader;
 
 void read_general(SectionReader r, Config& c) {
   auto& g = c.general;
@@ -500,140 +309,6 @@ void read_certificates(const toml::table& root, Config& c, Errors& errors) {
   }
 }
 
-// ---- [transfer] and [[tsig_key]] (zone transfer, SCALE-OUT.md) ----
-// Kept as one block: secrets must never reach an error message, so the secret keys
-// are reported by line and name only, never with their value.
-
-std::optional<std::string> decode_tsig_secret(std::string_view text) {
-  std::string compact;
-  for (const char ch : text) {
-    if (ch != ' ' && ch != '\n' && ch != '\r' && ch != '\t') compact.push_back(ch);
-  }
-  if (compact.empty()) return std::nullopt;
-  auto decoded = base64_decode(compact);
-  if (!decoded || decoded->empty()) return std::nullopt;
-  return decoded;
-}
-
-void read_tsig_keys(const toml::table& root, Config& c, Errors& errors) {
-  const auto* n = root.get("tsig_key");
-  if (!n) return;
-  const auto* arr = n->as_array();
-  if (!arr) return errors.add(line_of(*n), "tsig_key", "must be written as [[tsig_key]] tables");
-  std::set<std::string> names;
-  for (const auto& el : *arr) {
-    const auto* t = el.as_table();
-    if (!t) {
-      errors.add(line_of(el), "tsig_key", "must be a table");
-      continue;
-    }
-    SectionReader r(t, "[tsig_key]", line_of(el), errors);
-    TsigKeyConfig key;
-    key.line = line_of(el);
-    std::string raw_name;
-    if (!r.read("name", raw_name)) {
-      r.fail_at(key.line, "name", "is required");
-    } else if (auto norm = cv::normalize_domain(raw_name)) {
-      key.name = *norm;
-      if (!names.insert(key.name).second) r.fail(*r.node("name"), "name", "is used by two keys");
-    } else {
-      r.fail(*r.node("name"), "name", "is not a DNS name");
-    }
-    r.read_enum("algorithm", key.algorithm,
-                {{"hmac-sha256", TsigAlgorithm::hmac_sha256},
-                 {"hmac-sha384", TsigAlgorithm::hmac_sha384},
-                 {"hmac-sha512", TsigAlgorithm::hmac_sha512}});
-    std::string secret;
-    std::string secret_file;
-    const bool inline_secret = r.node("secret") != nullptr;  // node() also marks them as read
-    const bool file_secret = r.node("secret_file") != nullptr;
-    if (inline_secret && file_secret) {
-      r.fail_at(line_of(*r.node("secret")), "secret", "and secret_file cannot both be set");
-    } else if (!inline_secret && !file_secret) {
-      r.fail_at(key.line, "secret", "is required (or secret_file)");
-    }
-    if (inline_secret) {
-      const auto* s = r.node("secret");
-      if (!s->is_string()) {
-        r.fail_at(line_of(*s), "secret", "is not a string");
-      } else if (auto d = decode_tsig_secret(s->as_string()->get())) {
-        key.secret = std::move(*d);
-      } else {
-        r.fail_at(line_of(*s), "secret", "is not base64 (e.g. the output of `openssl rand -base64 32`)");
-      }
-    }
-    if (file_secret && r.read("secret_file", secret_file)) {
-      const int at = line_of(*r.node("secret_file"));
-      struct stat st {};
-      std::ifstream in(secret_file, std::ios::binary);
-      if (!in || ::stat(secret_file.c_str(), &st) != 0) {
-        r.fail_at(at, "secret_file", "\"" + secret_file + "\" cannot be read");
-      } else if ((st.st_mode & 077) != 0) {
-        r.fail_at(at, "secret_file", "\"" + secret_file + "\" is readable by group or others: chmod 600 it");
-      } else {
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (auto d = decode_tsig_secret(text.str())) {
-          key.secret = std::move(*d);
-        } else {
-          r.fail_at(at, "secret_file", "\"" + secret_file + "\" does not hold a base64 secret");
-        }
-      }
-    }
-    r.reject_unknown();
-    c.tsig_keys.push_back(std::move(key));
-  }
-}
-
-void read_transfer(SectionReader r, Config& c) {
-  auto& t = c.transfer;
-  r.read_cidrs("allow", t.allow);
-  const auto key_known = [&c](const std::string& name) {
-    for (const auto& k : c.tsig_keys) {
-      if (k.name == name) return true;
-    }
-    return false;
-  };
-  std::vector<std::string> required;
-  if (r.read("require_tsig", required)) {
-    for (const auto& raw : required) {
-      auto norm = cv::normalize_domain(raw);
-      if (!norm || !key_known(*norm)) {
-        r.fail(*r.node("require_tsig"), "require_tsig",
-               "names \"" + raw + "\", which is no [[tsig_key]] name");
-      } else {
-        t.require_tsig.push_back(*norm);
-      }
-    }
-  }
-  std::vector<std::string> notify;
-  if (r.read("notify", notify)) {
-    for (const auto& target : notify) {
-      auto e = cv::parse_endpoint(target);
-      if (!e || e->host.empty() || !cv::is_ip_literal(e->host)) {
-        r.fail(*r.node("notify"), "notify",
-               "has \"" + target +
-                   "\", which is not an IP address with a port (192.0.2.10:53, [2001:db8::10]:53)");
-      } else {
-        t.notify.push_back({e->host, e->port});
-      }
-    }
-  }
-  std::string notify_key;
-  if (r.read("notify_tsig", notify_key) && !notify_key.empty()) {
-    auto norm = cv::normalize_domain(notify_key);
-    if (!norm || !key_known(*norm)) {
-      r.fail(*r.node("notify_tsig"), "notify_tsig", "is no [[tsig_key]] name");
-    } else {
-      t.notify_tsig = *norm;
-    }
-  }
-  r.read("ixfr_journal", t.ixfr_journal, 0, 10000000);
-  r.read("max_transfers", t.max_transfers, 1, 1024);
-  r.reject_unknown();
-}
-// ---- end of [transfer] and [[tsig_key]] ----
-
 }  // namespace
 
 Result<Config> parse_config(std::string_view toml_text, std::string_view source_name) {
@@ -653,8 +328,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view source_
   read_log(section(root, "logconfig", errors), c);
   read_acme(section(root, "acme", errors), c);
   read_certificates(root, c, errors);
-  read_tsig_keys(root, c, errors);  // before [transfer], which names the keys
-  read_transfer(section(root, "transfer", errors), c);
+  config_detail::read_tsig_keys(root, c, errors);  // before [transfer], which names the keys
+  config_detail::read_transfer(section(root, "transfer", errors), c);
   std::vector<DnssecConfigError> dnssec_errors;
   read_dnssec_config(root, c.dnssec, dnssec_errors);
   for (const auto& e : dnssec_errors)

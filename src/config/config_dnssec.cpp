@@ -4,23 +4,12 @@
 #include <sstream>
 
 #include "config/config_values.hpp"
+#include "config/section_reader.hpp"
 
 namespace acmednsd {
 namespace {
 
-int line_of(const toml::node& node) {
-  return static_cast<int>(node.source().begin.line);
-}
-
-std::string shown(const toml::node& node) {
-  std::ostringstream s;
-  if (const auto* str = node.as_string()) {
-    s << '"' << str->get() << '"';
-  } else {
-    node.visit([&s](auto&& n) { s << n; });
-  }
-  return s.str();
-}
+using config_detail::line_of;
 
 }  // namespace
 
@@ -39,7 +28,7 @@ void read_dnssec_config(const toml::table& root, DnssecConfig& out, std::vector<
     return;
   }
   const auto fail = [&errors](const toml::node& n, std::string_view key, const std::string& why) {
-    errors.push_back({line_of(n), std::string(key), shown(n) + " " + why});
+    errors.push_back({line_of(n), std::string(key), config_detail::show(n) + " " + why});
   };
   if (const auto* n = table->get("enabled")) {
     if (n->is_boolean()) {

@@ -316,10 +316,13 @@ class PgDb final : public Db {
     return r->rows() > 0 ? static_cast<std::uint32_t>(std::strtoull(r->text(0, 0).c_str(), nullptr, 10)) : 0U;
   }
 
-  Status insert_journal(const JournalRow& row) override {
-    return done(
-        c_.query("INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) VALUES($1, $2, $3, $4)",
-                 {num(row.from_serial), num(row.to_serial), row.removed, row.added}));
+  Result<std::int64_t> insert_journal(const JournalRow& row) override {
+    auto r = c_.query(
+        "INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) VALUES($1, $2, $3, $4) RETURNING "
+        "seq",
+        {num(row.from_serial), num(row.to_serial), row.removed, row.added});
+    if (!r) return r.error();
+    return r->integer(0, 0);
   }
 
   Status trim_journal(std::int64_t keep) override {
@@ -331,14 +334,20 @@ class PgDb final : public Db {
 
   Status clear_journal() override { return c_.exec("DELETE FROM ixfr_journal"); }
 
-  Result<std::vector<JournalRow>> journal_rows() override {
-    auto r = c_.query("SELECT from_serial, to_serial, removed, added FROM ixfr_journal ORDER BY seq");
+  Result<std::vector<JournalRow>> journal_rows() override { return journal_rows_after(0); }
+
+  // By the primary key: other instances' rows since the last one this instance holds.
+  Result<std::vector<JournalRow>> journal_rows_after(std::int64_t seq) override {
+    auto r = c_.query(
+        "SELECT from_serial, to_serial, removed, added, seq FROM ixfr_journal WHERE seq > $1 ORDER BY seq",
+        {num(seq)});
     if (!r) return r.error();
     std::vector<JournalRow> out;
     out.reserve(static_cast<std::size_t>(r->rows()));
     for (int i = 0; i < r->rows(); ++i) {
       out.push_back({static_cast<std::uint32_t>(r->integer(i, 0)),
-                     static_cast<std::uint32_t>(r->integer(i, 1)), r->text(i, 2), r->text(i, 3)});
+                     static_cast<std::uint32_t>(r->integer(i, 1)), r->text(i, 2), r->text(i, 3),
+                     r->integer(i, 4)});
     }
     return out;
   }

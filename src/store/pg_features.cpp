@@ -74,6 +74,15 @@ Result<std::optional<std::string>> persist_value(pg::Connection& c, const std::s
 }
 
 Result<std::int64_t> count_persist(pg::Connection& c, const std::string& name) {
+  // The count decides whether one more record fits (the cap). Two instances adding to
+  // one name would each count the other's uncommitted row out and both insert, so the
+  // name is locked until the transaction ends; the count is a second statement, whose
+  // snapshot (READ COMMITTED) is taken after the lock and sees the other's commit.
+  // The two-key form (classid "pers" in ASCII, a hash of the name) cannot meet the
+  // one-key locks of migrations and DNSSEC keys.
+  if (auto locked = c.query("SELECT pg_advisory_xact_lock(1885696627, hashtext($1))", {name}); !locked) {
+    return locked.error();
+  }
   auto r = c.query("SELECT count(*) FROM persist_values WHERE name = $1", {name});
   if (!r) return r.error();
   return r->integer(0, 0);

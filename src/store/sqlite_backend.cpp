@@ -294,16 +294,18 @@ class SqliteDb final : public Db {
 
   Result<std::uint32_t> lock_serial() override { return stored_serial(); }
 
-  Status insert_journal(const JournalRow& row) override {
-    return run(
-        "INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) "
-        "VALUES(:from, :to, :removed, :added)",
-        [&](sqlite::Statement& s) {
-          s.bind(":from", std::int64_t{row.from_serial})
-              .bind(":to", std::int64_t{row.to_serial})
-              .bind(":removed", row.removed)
-              .bind(":added", row.added);
-        });
+  Result<std::int64_t> insert_journal(const JournalRow& row) override {
+    auto inserted =
+        run("INSERT INTO ixfr_journal(from_serial, to_serial, removed, added) "
+            "VALUES(:from, :to, :removed, :added)",
+            [&](sqlite::Statement& s) {
+              s.bind(":from", std::int64_t{row.from_serial})
+                  .bind(":to", std::int64_t{row.to_serial})
+                  .bind(":removed", row.removed)
+                  .bind(":added", row.added);
+            });
+    if (!inserted) return inserted.error();
+    return std::int64_t{sqlite3_last_insert_rowid(db_.raw())};
   }
 
   Status trim_journal(std::int64_t keep) override {
@@ -316,13 +318,14 @@ class SqliteDb final : public Db {
   Status clear_journal() override { return db_.exec("DELETE FROM ixfr_journal"); }
 
   Result<std::vector<JournalRow>> journal_rows() override {
-    auto st = db_.prepare("SELECT from_serial, to_serial, removed, added FROM ixfr_journal ORDER BY seq");
+    auto st =
+        db_.prepare("SELECT from_serial, to_serial, removed, added, seq FROM ixfr_journal ORDER BY seq");
     if (!st) return st.error();
     std::vector<JournalRow> out;
     int rc = 0;
     while ((rc = st->step()) == SQLITE_ROW) {
       out.push_back({static_cast<std::uint32_t>(st->integer(0)), static_cast<std::uint32_t>(st->integer(1)),
-                     st->text(2), st->text(3)});
+                     st->text(2), st->text(3), st->integer(4)});
     }
     if (rc != SQLITE_DONE) return db_error(st->error());
     return out;

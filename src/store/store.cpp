@@ -404,6 +404,9 @@ class StoreImpl final : public Store {
       c.last_serial = batch->max_serial;
     }
     if (batch->entries.empty() && batch->max_serial == 0) return;
+    // After the log: rows committed meanwhile may run ahead of the index's serial, which
+    // only means a secondary asking for them is told the current serial first.
+    store_detail::read_foreign_journal(c, *batch);
     auto shared = std::make_shared<store_detail::LogBatch>(std::move(batch.value()));
     writer_->publish([this, shared] {
       std::lock_guard batch_lock(index_->batch_mutex());
@@ -415,9 +418,11 @@ class StoreImpl final : public Store {
   void apply_foreign(const store_detail::LogBatch& batch) {
     store_detail::apply_log_entries(*index_, batch.entries);
     if (batch.max_serial != 0) index_->set_serial_at_least(batch.max_serial);
-    // The journal holds this instance's diffs only: a change by another instance breaks
-    // its chain, and secondaries get the whole zone once.
-    if (journal_) journal_->clear();
+    // The other instances' diffs continue this journal's chain, so a secondary of this
+    // instance gets an IXFR whichever instance took the writes.
+    if (journal_) {
+      for (const auto& row : batch.journal) journal_->append(store_detail::journal_diff(row));
+    }
   }
 
   void prune_now() {

@@ -44,6 +44,7 @@ struct JournalRow {
   std::uint32_t to_serial = 0;
   std::string removed;  // "name value" lines
   std::string added;
+  std::int64_t seq = 0;  // the row's place in ixfr_journal (rows are read in this order)
 };
 
 // One change to the answer index, as other instances on a shared database replay it
@@ -70,6 +71,9 @@ struct LogBatch {
   std::uint32_t max_serial = 0;  // the highest serial of the rows read (0 = none)
   std::vector<LogEntry> entries;
   bool gap = false;  // rows past `since` were already trimmed: reload everything
+  // The other instances' IXFR journal rows that came with these changes, in order, so
+  // this instance's journal keeps one chain of diffs instead of starting over.
+  std::vector<JournalRow> journal;
 };
 
 // One connection to the database. The writer owns one, each reader one; a connection
@@ -133,10 +137,13 @@ class Db {
   // zone-changing commits are serialized by this row, so the change log's order is
   // the commit order). SQLite's BEGIN IMMEDIATE already holds the only write lock.
   virtual Result<std::uint32_t> lock_serial() = 0;
-  virtual Status insert_journal(const JournalRow& row) = 0;
+  // Returns the new row's seq.
+  virtual Result<std::int64_t> insert_journal(const JournalRow& row) = 0;
   virtual Status trim_journal(std::int64_t keep) = 0;
   virtual Status clear_journal() = 0;
   virtual Result<std::vector<JournalRow>> journal_rows() = 0;
+  // The rows after `seq`, in order (the shared table: what other instances journaled).
+  virtual Result<std::vector<JournalRow>> journal_rows_after(std::int64_t seq);
 
   // ---- dns-persist-01 records (table persist_values, migration 3) ----
   // One row per (name, issuer, account_uri); `value` is the canonical TXT text.

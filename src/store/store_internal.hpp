@@ -55,6 +55,9 @@ struct WriterContext {
   std::int64_t log_seq = 0;  // the change log read (and written) up to here
   std::uint32_t limit = 100;
   std::uint32_t last_serial = 0;  // meta.serial as this process last wrote or loaded it
+  // The last ixfr_journal row the in-memory journal holds (written here or read from
+  // another instance): the next rows to take in are those after it.
+  std::int64_t journal_seq = 0;
   // Runs before each COMMIT; a failure rolls the batch back and fails its requests
   // (the database file was removed or replaced: a commit would be lost at restart).
   std::function<Status()> before_commit;
@@ -138,6 +141,12 @@ void apply_log_entries(AnswerIndex& index, const std::vector<LogEntry>& entries)
 std::string journal_text(const std::vector<ZoneJournal::Change>& changes);
 std::vector<ZoneJournal::Change> parse_journal_text(const std::string& text);
 Status write_journal_row(WriterContext& c, const ZoneChanges& changes, std::uint32_t from, std::uint32_t to);
+// Shared database: adds to `batch` the journal rows other instances committed since
+// c.journal_seq, and moves c.journal_seq past them. A failed read leaves both as they
+// were (the in-memory journal then has a gap, and a secondary gets the whole zone once).
+void read_foreign_journal(WriterContext& c, LogBatch& batch);
+// The rows as diffs for the in-memory journal.
+ZoneJournal::Diff journal_diff(const JournalRow& row);
 // Loads the journal's rows into `journal` and bridges the start-up serial (`serving`).
 Status load_journal(WriterContext& c, ZoneJournal& journal, std::uint32_t stored_serial,
                     std::uint32_t serving);

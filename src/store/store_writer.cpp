@@ -56,9 +56,9 @@ std::vector<ZoneJournal::Change> parse_journal_text(const std::string& text) {
 Status write_journal_row(WriterContext& c, const ZoneChanges& changes, std::uint32_t from, std::uint32_t to) {
   if (changes.reset) return c.db->clear_journal();
   const auto diff = changes.diff(from, to);
-  if (auto s = c.db->insert_journal({from, to, journal_text(diff.removed), journal_text(diff.added)}); !s) {
-    return s;
-  }
+  auto seq = c.db->insert_journal({from, to, journal_text(diff.removed), journal_text(diff.added)});
+  if (!seq) return seq.error();
+  c.journal_seq = *seq;
   // Rows hold at least one change each (or none: a restart), so this keeps enough.
   return c.db->trim_journal(static_cast<std::int64_t>(c.journal->max_changes()));
 }
@@ -216,6 +216,7 @@ void Writer::run_batch(std::deque<Job>& batch) {
   auto own_log = std::make_shared<std::vector<LogEntry>>();
   auto foreign = std::make_shared<LogBatch>();
   std::int64_t log_seq = ctx_.log_seq;
+  const std::int64_t journal_seq = ctx_.journal_seq;  // put back if the batch is not committed
   Db& db = *ctx_.db;
   Status commit = db.begin();
   bool open = commit.ok();
@@ -259,10 +260,12 @@ void Writer::run_batch(std::deque<Job>& batch) {
         // Other instances commit too: the serial row serializes all of them, and what
         // they committed before us is applied before our own changes.
         auto stored = db.lock_serial();
-        if (stored && AnswerIndex::serial_after(*stored, known)) known = *stored;
+        const bool others_committed = stored && AnswerIndex::serial_after(*stored, known);
+        if (others_committed) known = *stored;
         if (stored) {
           auto read = db.read_log(ctx_.log_seq, ctx_.origin);
           if (read) *foreign = std::move(read.value());
+          if (read && others_committed) read_foreign_journal(ctx_, *foreign);
           commit = read.ok() ? Status(ok_status()) : Status(read.error());
         } else {
           commit = stored.error();
@@ -294,14 +297,20 @@ void Writer::run_batch(std::deque<Job>& batch) {
   }
   if (commit.ok() && next_serial != 0) ctx_.last_serial = next_serial;  // only once durable
   if (commit.ok()) ctx_.log_seq = std::max(log_seq, foreign->last_seq);
-  if (!commit.ok()) foreign->entries.clear();  // read again by the next catch-up
+  if (!commit.ok()) {
+    foreign->entries.clear();  // read again by the next catch-up
+    foreign->journal.clear();
+    ctx_.journal_seq = journal_seq;
+  }
   // Index first, then the acknowledgements: a value is answered by the very next query
   // once its /update has returned.
   auto jobs = std::make_shared<std::deque<Job>>(std::move(batch));
   publish(
       [this, jobs, results = std::move(results), commit, next_serial, from_serial, batch_changes, foreign] {
         std::unique_lock batch_lock(index_.batch_mutex());  // a zone transfer sees all of it or none
-        if (!foreign->entries.empty() && ctx_.apply_foreign) ctx_.apply_foreign(*foreign);
+        if ((!foreign->entries.empty() || !foreign->journal.empty()) && ctx_.apply_foreign) {
+          ctx_.apply_foreign(*foreign);
+        }
         bool changed = false;
         for (std::size_t i = 0; i < jobs->size(); ++i) {
           if (commit.ok() && results[i].ok() && (*jobs)[i].publish) {
@@ -311,7 +320,9 @@ void Writer::run_batch(std::deque<Job>& batch) {
         }
         if (changed) index_.set_serial_at_least(next_serial);
         if (changed && ctx_.journal) {
-          if (batch_changes->reset || !foreign->entries.empty()) {
+          // Other instances' diffs were appended by apply_foreign, so ours follows them;
+          // a diff that does not continue the chain starts it over (ZoneJournal::append).
+          if (batch_changes->reset) {
             ctx_.journal->clear();
           } else {
             ctx_.journal->append(batch_changes->diff(from_serial, next_serial));

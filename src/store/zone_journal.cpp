@@ -21,6 +21,12 @@ std::optional<std::vector<ZoneJournal::Diff>> ZoneJournal::diffs_since(std::uint
 
 void ZoneJournal::append(Diff diff) {
   std::lock_guard lock(mutex_);
+  if (!diffs_.empty() && diffs_.back().to_serial != diff.from_serial) {
+    // A change this journal did not see (another instance without a journal, a failed
+    // read): older diffs can no longer reach the current serial.
+    diffs_.clear();
+    changes_ = 0;
+  }
   changes_ += diff.removed.size() + diff.added.size();
   diffs_.push_back(std::move(diff));
   while (!diffs_.empty() && changes_ > max_changes_) {

@@ -37,7 +37,8 @@ class ZoneJournal {
   // not hold an unbroken chain between them (the caller then sends the whole zone).
   [[nodiscard]] std::optional<std::vector<Diff>> diffs_since(std::uint32_t from, std::uint32_t to) const;
 
-  // Appends a diff; old diffs go once more than `max_changes` changes are kept.
+  // Appends a diff; old diffs go once more than `max_changes` changes are kept, and all
+  // of them when `diff` does not start where the last one ended (a gap in the chain).
   void append(Diff diff);
   void clear();
   [[nodiscard]] std::size_t size() const;          // diffs

@@ -1,4 +1,5 @@
-// Loading the IXFR journal at start-up (the writing side is in store_writer.cpp).
+// Loading the IXFR journal at start-up, and taking in the rows other instances write
+// to a shared one (the writing side is in store_writer.cpp).
 #include "store/store_internal.hpp"
 
 namespace acmednsd::store_detail {
@@ -14,14 +15,10 @@ Status load_journal(WriterContext& c, ZoneJournal& journal, std::uint32_t stored
   std::uint32_t last_to = 0;
   bool any = false;
   for (auto& row : *rows) {
-    ZoneJournal::Diff d;
-    d.from_serial = row.from_serial;
-    d.to_serial = row.to_serial;
-    d.removed = parse_journal_text(row.removed);
-    d.added = parse_journal_text(row.added);
-    last_to = d.to_serial;
+    last_to = row.to_serial;
     any = true;
-    journal.append(std::move(d));
+    c.journal_seq = row.seq;
+    journal.append(journal_diff(row));
   }
   if (any && last_to != stored_serial) journal.clear();
   if (serving == stored_serial) return ok_status();
@@ -39,6 +36,29 @@ Status load_journal(WriterContext& c, ZoneJournal& journal, std::uint32_t stored
   journal.append({stored_serial, serving, {}, {}});
   c.last_serial = serving;
   return ok_status();
+}
+
+ZoneJournal::Diff journal_diff(const JournalRow& row) {
+  return {row.from_serial, row.to_serial, parse_journal_text(row.removed), parse_journal_text(row.added)};
+}
+
+void read_foreign_journal(WriterContext& c, LogBatch& batch) {
+  if (!c.shared || c.journal == nullptr) return;
+  auto rows = c.db->journal_rows_after(c.journal_seq);
+  if (!rows) return;
+  if (!rows->empty()) c.journal_seq = rows->back().seq;
+  for (auto& row : *rows) batch.journal.push_back(std::move(row));
+}
+
+// The generic form (SQLite: one process, so it is not called there in serving).
+Result<std::vector<JournalRow>> Db::journal_rows_after(std::int64_t seq) {
+  auto rows = journal_rows();
+  if (!rows) return rows.error();
+  std::vector<JournalRow> out;
+  for (auto& row : *rows) {
+    if (row.seq > seq) out.push_back(std::move(row));
+  }
+  return out;
 }
 
 }  // namespace acmednsd::store_detail

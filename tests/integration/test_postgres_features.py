@@ -5,6 +5,10 @@ one key between them and serve the same DNSKEY; `dnssec ds` (the CLI on engine =
 postgres) prints the same DS from either config. A /persist record set at A is served
 by B's DNS (the change log carries it), replaced and removed through B is seen by A, and
 goes with its account. A `dnssec roll` from the CLI reaches both instances on SIGHUP.
+
+IXFR: writes taken by either instance are one chain of diffs in both instances'
+journals, so a secondary of A gets an incremental transfer of B's changes too (not the
+whole zone each time the other instance wrote).
 """
 import json
 import os
@@ -117,8 +121,64 @@ def test_two_instances_share_the_dnssec_key_and_the_persist_records(pg, tmp):
             s.close()
 
 
+def soa_serial(srv):
+    return int(srv.dig(DOMAIN, "SOA", "+short", "+norec").stdout.split()[2])
+
+
+def ixfr_records(srv, serial):
+    """(type, rdata) of every record of an IXFR from `serial`, in order (dig over TCP)."""
+    out = srv.dig(DOMAIN, f"IXFR={serial}", "+nocmd", "+nostats", "+noall", "+answer").stdout
+    records = []
+    for line in out.splitlines():
+        fields = line.split(None, 4)
+        if len(fields) == 5 and fields[2] == "IN":
+            records.append((fields[3], fields[4]))
+    return records
+
+
+def test_ixfr_from_either_instance_carries_both_instances_changes(pg, tmp):
+    url = pg.create_database("journal")
+    servers = []
+    for i in range(2):
+        d = os.path.join(tmp, f"i{i}")
+        os.makedirs(d)
+        servers.append(harness.Server(workdir=d, sections={
+            "general": {"threads": 1},
+            "transfer": {"allow": ["127.0.0.0/8"], "ixfr_journal": 1000},
+            "database": {"engine": "postgres", "connection": url}}))
+    a, b = servers
+    try:
+        acct = a.register()
+        harness.wait_until(lambda: soa_serial(a) == soa_serial(b), 2.0, what="one serial at both")
+        start = soa_serial(a)
+        name = f"{acct['subdomain']}.{DOMAIN}"
+        values = []
+        for i, srv in enumerate((b, a, b, a)):  # alternate: each write breaks the other's chain today
+            values.append(f"ixfr-chain-value-{i:02d}".ljust(43, "x"))
+            status, _, body = srv.update(acct, values[-1])
+            assert status == 200, body
+            for other in servers:
+                harness.wait_until(lambda: values[-1] in other.txt_values(name), 1.0,
+                                   what=f"value {i} at both instances")
+        harness.wait_until(lambda: soa_serial(a) == soa_serial(b), 2.0, what="one serial at both")
+        end = soa_serial(a)
+        for srv in servers:
+            recs = ixfr_records(srv, start)
+            soas = [r for r in recs if r[0] == "SOA"]
+            added = [r[1].strip('"') for r in recs if r[0] == "TXT"]
+            # Incremental form: the new SOA, then per diff (old SOA, removed, new SOA,
+            # added), then the new SOA again; the whole zone would have two SOAs only.
+            assert len(soas) >= 2 + 2 * len(values), (srv.dns_port, recs)
+            assert soas[0][1].split()[2] == str(end) and soas[1][1].split()[2] == str(start), soas[:2]
+            assert sorted(added) == sorted(values), (added, values)
+    finally:
+        for s in servers:
+            s.close()
+
+
 def main():
-    postgres.run_cases([test_two_instances_share_the_dnssec_key_and_the_persist_records],
+    postgres.run_cases([test_two_instances_share_the_dnssec_key_and_the_persist_records,
+                        test_ixfr_from_either_instance_carries_both_instances_changes],
                        "acmednsd-pgf-")
 
 

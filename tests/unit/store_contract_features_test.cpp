@@ -143,6 +143,37 @@ TEST_CASE("contract: a second store on the same database follows the persist rec
   CHECK(db.query("SELECT count(*) FROM persist_values") == "0");
 }
 
+TEST_CASE("contract: the cap of 16 holds when two stores add to one name at once") {
+  TestDb db;
+  INFO("engine " << db.engine());
+  auto a = open_store(db);
+  auto b = open_store(db);
+  const auto value = [](int i) { return "ca.test; accounturi=https://ca.test/acct/r" + std::to_string(i); };
+  // Five names, each with 15 records; then both stores add the 16th and 17th at the same
+  // moment. Without a lock per name, each counts 15 and both insert.
+  for (int round = 0; round < 5; ++round) {
+    auto creds = a->create_account_sync({});
+    REQUIRE(creds.ok());
+    const std::string name = std::string(kPersistLabel) + "." + creds->subdomain;
+    for (int i = 0; i < 15; ++i) REQUIRE(a->set_persist_sync(name, value(i)).ok());
+    std::promise<void> go;
+    auto start = go.get_future().share();
+    auto add = [&](Store& store, int i) {
+      start.wait();
+      return store.set_persist_sync(name, value(i));
+    };
+    auto at_a = std::async(std::launch::async, add, std::ref(*a), 100);
+    auto at_b = std::async(std::launch::async, add, std::ref(*b), 101);
+    go.set_value();
+    const auto ra = at_a.get();
+    const auto rb = at_b.get();
+    CHECK(ra.ok() != rb.ok());  // exactly one of them
+    const auto& refused = ra.ok() ? rb : ra;
+    if (!refused.ok()) CHECK(refused.error().code == "persist_limit");
+    CHECK(db.query("SELECT count(*) FROM persist_values WHERE name = '" + name + "'") == "16");
+  }
+}
+
 TEST_CASE("contract: migrations 3, 4 and 5 upgrade a version-2 database") {
   TestDb db;
   INFO("engine " << db.engine());

@@ -56,6 +56,8 @@ TEST_CASE("contract: register, authenticate, and the key hash is never the key")
   auto store = open_store(db);
   auto creds = store->create_account_sync({"192.168.1.0/24"});
   REQUIRE(creds.ok());
+  CHECK(is_valid_api_key(creds->password));
+  CHECK(canonical_uuid(creds->username) == creds->username);
   auto ok = store->authenticate(creds->username, creds->password);
   REQUIRE(ok.ok());
   CHECK(ok->outcome == AuthOutcome::ok);
@@ -77,6 +79,7 @@ TEST_CASE("contract: N values per name, in the index when the write completes, n
   auto store = open_store(db);
   auto creds = store->create_account_sync({});
   REQUIRE(creds.ok());
+  CHECK(served(*store, creds->subdomain).empty());
   for (int i = 0; i < 10; ++i) {
     REQUIRE(store->add_txt_sync(creds->subdomain, txt(i)).ok());
     CHECK(served(*store, creds->subdomain).size() == static_cast<std::size_t>(i + 1));
@@ -164,6 +167,14 @@ TEST_CASE("contract: remove_txt, rotate_key, set_allowfrom and delete_account") 
   store->set_allowfrom(creds->username, {"fd00::/8"},
                        [&](Result<Done> r) { patched.set_value(std::move(r)); });
   REQUIRE(patched.get_future().get().ok());
+  CHECK((*store->find_account(creds->username))->allowfrom == std::vector<std::string>{"fd00::/8"});
+
+  std::promise<Result<Done>> bad_patch;
+  store->set_allowfrom(creds->username, {"fd00::"},
+                       [&](Result<Done> r) { bad_patch.set_value(std::move(r)); });
+  auto bp = bad_patch.get_future().get();
+  REQUIRE_FALSE(bp.ok());
+  CHECK(bp.error().code == "invalid_allowfrom_cidr");
   CHECK((*store->find_account(creds->username))->allowfrom == std::vector<std::string>{"fd00::/8"});
 
   std::promise<Result<Done>> missing;

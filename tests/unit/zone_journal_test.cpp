@@ -52,6 +52,8 @@ TEST_CASE("journal: the chain, its gaps and its bound") {
   j.append({20, 21, {}, {{"c", "1"}}});  // a gap: 13 -> 20 unknown
   CHECK_FALSE(j.diffs_since(12, 21));
   CHECK(j.diffs_since(20, 21)->size() == 1);
+  CHECK(j.size() == 1);  // what came before the gap can never be used again: dropped
+  CHECK(j.change_count() == 1);
   j.append({21, 22, {}, {{"d", "1"}, {"d", "2"}}});  // 6 changes > 5: the oldest go
   CHECK(j.change_count() <= 5);
   CHECK_FALSE(j.diffs_since(10, 22));
