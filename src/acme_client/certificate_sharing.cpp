@@ -245,7 +245,13 @@ void CertificateManager::sync(const CertificateJob& job) {
   auto db = shared_state();
   if (!db) return;  // plan() reports it
   auto row = (*db)->certificate(job.name);
-  if (!row) return;
+  if (!row) {
+    // The files stay as they are and keep being served; nothing is ordered meanwhile
+    // (plan() says "not due" while the database does not answer).
+    log::warning("cannot read the shared certificate; serving this machine's copy",
+                 {{"certificate", job.name}, {"error", row.error().message}});
+    return;
+  }
   if (!*row || (*row)->fullchain.empty()) {
     adopt_local_certificate(job);
     return;

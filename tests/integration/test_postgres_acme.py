@@ -9,7 +9,8 @@ logs, and Pebble's), one ACME account (one row, one URL in every log), every ins
 HTTPS API presents the same certificate, every instance has the same [[certificate]]
 files and ran its deploy_command once; `cert list` on PostgreSQL; a `cert renew` by
 the CLI of one instance reaches every instance's TLS within the poll interval (15 s)
-plus margin; a lease held by a dead holder blocks the CLI until it expires.
+plus margin; a lease held by a dead holder blocks the CLI until it expires; with the
+database stopped every instance keeps serving its copy and nothing is ordered.
 """
 import hashlib
 import os
@@ -243,6 +244,23 @@ def test_instances_share_one_account_and_order_each_certificate_once(pg, tmp):
         assert pebble_count(pebble, "orders") == 4
         assert pebble_count(pebble, "accounts") == 1
         assert pg.psql("SELECT count(*) FROM acme_leases", "acme").strip() == "0"
+
+        # The database away for more than one poll: every instance keeps serving its copy
+        # over TLS, nobody orders; back, the instances use it again.
+        serving = fingerprint(served_der(instances[0].server.api_port, root))
+        pg.stop()
+        try:
+            harness.wait_until(lambda: all("cannot read the shared certificate" in inst.log() for inst in instances),
+                               PICKUP_BOUND, interval=0.5, what="every instance noticing the outage")
+            for inst in instances:
+                assert inst.process.alive(), inst.log()[-3000:]
+                assert fingerprint(served_der(inst.server.api_port, root)) == serving
+        finally:
+            pg.start()
+        assert pebble_count(pebble, "orders") == 4
+        r = instances[2].cli("cert", "list")
+        assert r.returncode == 0 and r.stdout.count("expires: 20") == 2, (r.stdout, r.stderr)
+        assert orders([inst.log() for inst in instances], "api") == 1
         for inst in instances:  # a clean stop: no sanitizer report, no error at exit
             code = inst.process.stop()
             assert code == 0 and "Sanitizer" not in inst.log(), (code, inst.log()[-4000:])
