@@ -93,6 +93,9 @@ void print_list(const Config& config, CertificateManager& manager) {
       std::cout << "  expires: (no certificate yet)\n";
     }
     std::cout << "  renew:   " << format_time(plan.due) << " (" << plan.reason << ")\n";
+    if (const std::string holder = manager.lease_holder(job); !holder.empty()) {
+      std::cout << "  ordering: another instance holds the lease: " << holder << "\n";
+    }
     if (plan.state.failures > 0) {
       std::cout << "  failing: " << plan.state.failures
                 << " consecutive, last error: " << plan.state.last_error << "\n";

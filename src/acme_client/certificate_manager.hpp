@@ -101,6 +101,9 @@ class CertificateManager {
   // announced it yet). No-op with files only.
   void sync(const CertificateJob& job);
   [[nodiscard]] bool shared_mode() const { return shared_mode_; }
+  // Shared mode: who holds the certificate's lease now, "holder until time"; "" when
+  // nobody does (or with files only).
+  std::string lease_holder(const CertificateJob& job);
   // The ACME account URL known for `directory_url` ("" before the first order).
   std::string account_url(const std::string& directory_url);
 

@@ -82,6 +82,15 @@ std::string CertificateManager::account_url(const std::string& directory_url) {
   return row && *row ? (*row)->url : std::string();
 }
 
+std::string CertificateManager::lease_holder(const CertificateJob& job) {
+  if (!shared_mode_) return {};
+  auto db = shared_state();
+  if (!db) return {};
+  auto lease = (*db)->lease(job.name);
+  if (!lease || !*lease || (*lease)->expires_ms <= options_.clock() * 1000) return {};
+  return (*lease)->holder + " until " + format_time((*lease)->expires_ms / 1000);
+}
+
 Result<AccountState> CertificateManager::load_account(const std::string& directory_url) {
   if (!shared_mode_) {
     return load_or_create_account(config_.acme.state_dir, directory_url, config_.acme.account_key_type);

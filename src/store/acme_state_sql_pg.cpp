@@ -122,6 +122,14 @@ class PgAcmeState final : public AcmeStateStore {
     return lease;
   }
 
+  Result<std::optional<AcmeLease>> lease(const std::string& name) override {
+    auto r = c_.query("SELECT holder, expires_ms FROM acme_leases WHERE name = $1", {name});
+    if (!r) return r.error();
+    std::optional<AcmeLease> out;
+    if (r->rows() > 0) out = AcmeLease{false, r->text(0, 0), r->integer(0, 1)};
+    return out;
+  }
+
   Status release_lease(const std::string& name, const std::string& holder) override {
     return done(c_.query("DELETE FROM acme_leases WHERE name = $1 AND holder = $2", {name, holder}));
   }

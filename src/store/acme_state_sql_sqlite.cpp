@@ -125,6 +125,17 @@ class SqliteAcmeState final : public AcmeStateStore {
     return lease;
   }
 
+  Result<std::optional<AcmeLease>> lease(const std::string& name) override {
+    auto q = db_.prepare("SELECT holder, expires_ms FROM acme_leases WHERE name = :name");
+    if (!q) return q.error();
+    q->bind(":name", name);
+    std::optional<AcmeLease> out;
+    const int rc = q->step();
+    if (rc == SQLITE_ROW) out = AcmeLease{false, q->text(0), q->integer(1)};
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error(q->error());
+    return out;
+  }
+
   Status release_lease(const std::string& name, const std::string& holder) override {
     auto s = db_.prepare("DELETE FROM acme_leases WHERE name = :name AND holder = :holder");
     if (!s) return s.error();

@@ -47,6 +47,10 @@ class OwningAcmeState final : public AcmeStateStore {
     std::lock_guard lock(mutex_);
     return inner_->take_lease(name, holder, now_ms, ttl_ms);
   }
+  Result<std::optional<AcmeLease>> lease(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    return inner_->lease(name);
+  }
   Status release_lease(const std::string& name, const std::string& holder) override {
     std::lock_guard lock(mutex_);
     return inner_->release_lease(name, holder);

@@ -61,6 +61,8 @@ class AcmeStateStore {
   // (then it is extended). `held` says whether the caller holds it now.
   virtual Result<AcmeLease> take_lease(const std::string& name, const std::string& holder,
                                        std::int64_t now_ms, std::int64_t ttl_ms) = 0;
+  // The lease on `name` as stored (expired or not), for the operator; nullopt when none.
+  virtual Result<std::optional<AcmeLease>> lease(const std::string& name) = 0;
   // Only the holder's own lease is released.
   virtual Status release_lease(const std::string& name, const std::string& holder) = 0;
 };

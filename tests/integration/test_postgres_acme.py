@@ -231,6 +231,8 @@ def test_instances_share_one_account_and_order_each_certificate_once(pg, tmp):
                 "(extract(epoch from now()) * 1000)::bigint + 600000)", "acme")
         r = instances[0].cli("cert", "renew", "www")
         assert r.returncode == 1 and "dead-host:1:00" in r.stderr, (r.stdout, r.stderr)
+        listing = instances[1].cli("cert", "list")
+        assert "holds the lease: dead-host:1:00 until 20" in listing.stdout, listing.stdout
         assert "requesting a certificate" not in r.stdout
         pg.psql("UPDATE acme_leases SET expires_ms = 0 WHERE name = 'www'", "acme")
         old_www = read(instances[0].www_cert)

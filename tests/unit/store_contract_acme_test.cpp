@@ -118,6 +118,15 @@ TEST_CASE("contract: ACME lease: one holder, extended by it, taken over only aft
   CHECK(taken->held);
   CHECK(taken->expires_ms == kT0 + kTtl);
 
+  auto shown = b->lease("api");  // what `cert list` shows
+  REQUIRE(shown.ok());
+  REQUIRE(shown->has_value());
+  CHECK((*shown)->holder == "A");
+  CHECK((*shown)->expires_ms == kT0 + kTtl);
+  auto none = b->lease("www");
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+
   auto refused = b->take_lease("api", "B", kT0 + 1000, kTtl);
   REQUIRE(refused.ok());
   CHECK_FALSE(refused->held);
@@ -152,6 +161,7 @@ TEST_CASE("contract: ACME lease: one holder, extended by it, taken over only aft
 
   // Released by its holder: free at once.
   REQUIRE(b->release_lease("api", "B").ok());
+  CHECK_FALSE(a->lease("api")->has_value());
   auto again = a->take_lease("api", "A", kT0 + 60'000 + kTtl + 2, kTtl);
   REQUIRE(again.ok());
   CHECK(again->held);
