@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "acme_client/certificate_manager.hpp"
@@ -77,12 +78,35 @@ class RenewalService final : public AcmeService {
   // One pass over the certificates; returns the unix time of the next due one.
   std::int64_t renew_due_certificates() {
     std::int64_t next = clock_() + std::max<std::int64_t>(config_.acme.renew_check_interval_seconds, 60);
+    // Several instances on one database: look for certificates the others stored.
+    if (manager_->shared_mode()) next = std::min(next, clock_() + kSharedPollInterval.count());
     for (const auto& job : manager_->jobs()) {
       if (stopping_) break;
+      manager_->sync(job);
       RenewalPlan plan = manager_->plan(job, true);
       if (plan.due <= clock_()) {
-        log::info("certificate due", {{"certificate", job.name}, {"reason", plan.reason}});
-        const bool issued = manager_->attempt(job).ok();  // logs its outcome, schedules the retry
+        // While another instance orders it, this one asks every 2 s: say so once.
+        const bool was_waiting = waiting_.contains(job.name);
+        const auto note = was_waiting ? log::debug : log::info;
+        note("certificate due", {{"certificate", job.name}, {"reason", plan.reason}});
+        // Logs its outcome and schedules the retry; in shared mode it may instead find
+        // another instance ordering it ("lease_busy") or done with it ("not_due").
+        auto outcome = manager_->attempt(job, false);
+        const bool busy = !outcome && outcome.error().code == "lease_busy";
+        if (busy || (!outcome && outcome.error().code == "not_due")) {
+          note("certificate left to another instance",
+               {{"certificate", job.name}, {"why", outcome.error().message}});
+        }
+        if (busy) {
+          waiting_.insert(job.name);
+        } else {
+          waiting_.erase(job.name);
+        }
+        // Another instance is ordering it: look again soon, so its certificate is served
+        // here moments after it is stored (most of all the first one, before which
+        // this instance's API has no certificate at all).
+        if (busy) next = std::min(next, clock_() + kLeaseBusyRecheck.count());
+        const bool issued = outcome.ok();
         // After an issuance ask the CA's renewalInfo at once: with short-lived
         // certificates its window may open long before one third of the lifetime is left.
         plan = manager_->plan(job, issued);
@@ -113,6 +137,7 @@ class RenewalService final : public AcmeService {
   const Config& config_;
   std::function<std::int64_t()> clock_;
   std::unique_ptr<CertificateManager> manager_;
+  std::set<std::string> waiting_;  // jobs another instance was ordering at the last pass
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -85,14 +85,12 @@ std::string certificate_state_path(const std::string& state_dir, const std::stri
   return state_dir + "/certificates/" + safe_segment(name) + ".json";
 }
 
-CertificateState load_certificate_state(const std::string& state_dir, const std::string& name) {
+CertificateState parse_certificate_state(const std::string& text, const std::string& where) {
   CertificateState state;
-  const std::string path = certificate_state_path(state_dir, name);
-  auto text = read_file(path);
-  if (!text) return state;
-  const auto json = nlohmann::json::parse(*text, nullptr, false);
+  if (text.empty()) return state;
+  const auto json = nlohmann::json::parse(text, nullptr, false);
   if (!json.is_object()) {
-    log::warning("unreadable certificate state; starting afresh", {{"path", path}});
+    log::warning("unreadable certificate state; starting afresh", {{"path", where}});
     return state;
   }
   const auto number = [](const nlohmann::json& object, const char* key) -> std::int64_t {
@@ -117,9 +115,7 @@ CertificateState load_certificate_state(const std::string& state_dir, const std:
   return state;
 }
 
-Status save_certificate_state(const std::string& state_dir, const std::string& name,
-                              const CertificateState& state) {
-  if (auto status = make_directories(state_dir + "/certificates", 0700); !status) return status;
+std::string certificate_state_json(const CertificateState& state) {
   nlohmann::json json{{"failures", state.failures},
                       {"next_retry", state.next_retry},
                       {"last_attempt", state.last_attempt},
@@ -130,7 +126,20 @@ Status save_certificate_state(const std::string& state_dir, const std::string& n
                    {"window_end", state.ari->window_end}, {"chosen_time", state.ari->chosen_time},
                    {"fetched_at", state.ari->fetched_at}, {"refetch_after", state.ari->refetch_after}};
   }
-  return write_file_atomically(certificate_state_path(state_dir, name), json.dump(2) + "\n", 0600);
+  return json.dump(2) + "\n";
+}
+
+CertificateState load_certificate_state(const std::string& state_dir, const std::string& name) {
+  const std::string path = certificate_state_path(state_dir, name);
+  auto text = read_file(path);
+  if (!text) return CertificateState{};
+  return parse_certificate_state(*text, path);
+}
+
+Status save_certificate_state(const std::string& state_dir, const std::string& name,
+                              const CertificateState& state) {
+  if (auto status = make_directories(state_dir + "/certificates", 0700); !status) return status;
+  return write_file_atomically(certificate_state_path(state_dir, name), certificate_state_json(state), 0600);
 }
 
 }  // namespace acmednsd::acme

@@ -45,6 +45,11 @@ struct CertificateState {
   std::optional<AriState> ari;
 };
 
+// The state as JSON (files and the shared database hold the same text); text that is
+// not a JSON object is a fresh state (logged, naming `where`).
+std::string certificate_state_json(const CertificateState& state);
+CertificateState parse_certificate_state(const std::string& text, const std::string& where);
+
 std::string certificate_state_path(const std::string& state_dir, const std::string& name);
 // A missing or unreadable file is a fresh state (logged), never an error.
 CertificateState load_certificate_state(const std::string& state_dir, const std::string& name);

@@ -57,7 +57,7 @@ void print_dns_account(const Config& config, const CertificateJob& job) {
     }
     return;
   }
-  const std::string account = stored_account_url(config.acme.state_dir, job.directory_url);
+  const std::string account = stored_account_url_for(config, job.directory_url);
   if (account.empty()) {
     std::cout << "  dns-account-01: label known after the first order creates the ACME account\n";
     return;
@@ -93,6 +93,9 @@ void print_list(const Config& config, CertificateManager& manager) {
       std::cout << "  expires: (no certificate yet)\n";
     }
     std::cout << "  renew:   " << format_time(plan.due) << " (" << plan.reason << ")\n";
+    if (const std::string holder = manager.lease_holder(job); !holder.empty()) {
+      std::cout << "  ordering: another instance holds the lease: " << holder << "\n";
+    }
     if (plan.state.failures > 0) {
       std::cout << "  failing: " << plan.state.failures
                 << " consecutive, last error: " << plan.state.last_error << "\n";
@@ -176,13 +179,21 @@ int run(const Config& config, Store& store, const std::vector<std::string>& raw_
         continue;
       }
     }
-    auto issued = manager.attempt(*job);
+    // Named, or `issue`: the operator wants a new certificate even if not due.
+    const bool forced = action == "issue" || !names.empty();
+    bool took_stored = false;
+    auto issued = manager.attempt(*job, forced, &took_stored);
     if (issued) {
-      std::cout << job->name << ": issued " << job->cert_path << " (expires "
-                << format_time(issued->not_after) << ")\n";
+      std::cout << job->name
+                << (took_stored ? ": another instance stored a new one; written to " : ": issued ")
+                << job->cert_path << " (expires " << format_time(issued->not_after) << ")\n";
       continue;
     }
     ++failures;
+    if (issued.error().code == "lease_busy" || issued.error().code == "not_due") {
+      std::cerr << job->name << ": " << issued.error().message << "\n";
+      continue;
+    }
     const RenewalPlan plan = manager.plan(*job, false);
     std::cerr << job->name << ": " << issued.error().message << "\n"
               << "  the running server retries at " << format_time(plan.due) << " (after "

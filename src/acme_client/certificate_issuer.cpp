@@ -376,6 +376,10 @@ Result<CertificateInfo> issue_certificate(AcmeSession& session, ChallengePresent
   if (delegated && !to_check.empty() && !environment.sleep(environment.delegated_cache_wait)) {
     return make_error("stopped", "stopping");
   }
+  if (!to_check.empty() && environment.shared_store_wait.count() > 0 &&
+      !environment.sleep(environment.shared_store_wait)) {
+    return make_error("stopped", "stopping");
+  }
 
   for (const auto& [challenge, authorization_url] : to_validate) {
     if (auto status = respond_to_challenge(session, challenge); !status) return status.error();

@@ -49,6 +49,10 @@ struct IssueEnvironment {
   // CNAME-delegated names reach us through the CA's recursive resolver, which may still
   // hold the RRset of a previous order at the shared target for one TTL: wait that out.
   std::chrono::seconds delegated_cache_wait{2};  // general.txt_ttl + 1
+  // Several instances on one database: the CA may ask any of them, and each serves our
+  // values once it has read the change log (milliseconds): wait this long before
+  // asking the CA to validate. 0 = one instance.
+  std::chrono::milliseconds shared_store_wait{0};
 };
 
 // The challenge type per domain ("*." stripped, lowercase): dns-01, dns-account-01, or

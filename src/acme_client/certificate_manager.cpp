@@ -103,7 +103,7 @@ std::vector<DnsAccountRecord> dns_account_records(const Config& config, const st
   std::set<std::string> seen;
   for (const auto& job : jobs_from_config(config)) {
     if (job.challenge == "dns-01" || job.challenge == "dns-persist-01") continue;
-    const std::string account = stored_account_url(config.acme.state_dir, job.directory_url);
+    const std::string account = stored_account_url_for(config, job.directory_url);
     if (account.empty()) continue;
     for (const auto& name : job.domains) {
       const std::string base = to_lower_ascii(name.starts_with("*.") ? name.substr(2) : name);
@@ -146,7 +146,11 @@ std::vector<DnsPersistRecord> dns_persist_records(const Config& config, const st
 }
 
 CertificateManager::CertificateManager(const Config& config, Store& store, ManagerOptions options)
-    : config_(config), store_(store), options_(std::move(options)), jobs_(jobs_from_config(config)) {}
+    : config_(config), store_(store), options_(std::move(options)), jobs_(jobs_from_config(config)) {
+  shared_ = options_.shared;
+  shared_mode_ = shared_ != nullptr || config.database.engine == "postgres";
+  holder_ = options_.holder.empty() ? make_lease_holder() : options_.holder;
+}
 
 CertificateManager::~CertificateManager() = default;
 
@@ -161,8 +165,7 @@ Result<CertificateManager::CaSession*> CertificateManager::session_for(const std
                                                                        bool with_account) {
   auto& slot = sessions_[directory_url];
   if (!slot) {
-    auto account =
-        load_or_create_account(config_.acme.state_dir, directory_url, config_.acme.account_key_type);
+    auto account = load_account(directory_url);
     if (!account) return account.error();
     HttpsOptions http_options;
     http_options.ca_bundle = config_.acme.ca_bundle;
@@ -187,7 +190,7 @@ Result<CertificateManager::CaSession*> CertificateManager::session_for(const std
       auto url = find_or_create_account(*ca->session, request);
       if (!url) return make_error(url.error().code, "ACME account: " + url.error().message);
       ca->account.url = *url;
-      if (auto status = save_account_url(ca->account, directory_url); !status) return status.error();
+      if (auto status = save_account(ca->account, directory_url); !status) return status.error();
       log::info("using ACME account", {{"directory", directory_url}, {"account", *url}});
     }
     ca->session->set_account_url(ca->account.url);
@@ -198,11 +201,17 @@ Result<CertificateManager::CaSession*> CertificateManager::session_for(const std
 RenewalPlan CertificateManager::plan(const CertificateJob& job, bool ask_ca) {
   RenewalPlan plan;
   const std::int64_t now = options_.clock();
-  plan.state = load_certificate_state(config_.acme.state_dir, job.name);
-  if (auto pem = read_file(job.cert_path)) {
-    auto info = inspect_certificate_chain(*pem);
-    if (info && domain_set(info->dns_names) == domain_set(job.domains) && read_file(job.key_path)) {
-      plan.current = std::move(*info);
+  if (shared_mode_) {
+    read_shared(job, plan);
+    if (plan.due != 0) return plan;  // the database did not answer
+  } else {
+    plan.state = load_certificate_state(config_.acme.state_dir, job.name);
+    if (auto pem = read_file(job.cert_path)) {
+      auto info = inspect_certificate_chain(*pem);
+      if (info && domain_set(info->dns_names) == domain_set(job.domains) && read_file(job.key_path)) {
+        plan.current = std::move(*info);
+        plan.chain_pem = std::move(*pem);
+      }
     }
   }
   if (!plan.current) {
@@ -263,13 +272,10 @@ void CertificateManager::refresh_renewal_info(const CertificateJob& job, const C
     }
   }
   state.ari = ari;
-  if (auto status = save_certificate_state(config_.acme.state_dir, job.name, state); !status) {
-    log::warning("cannot save certificate state", {{"error", status.error().message}});
-  }
+  save_state(job, state);
 }
 
-Result<CertificateInfo> CertificateManager::attempt(const CertificateJob& job) {
-  const RenewalPlan before = plan(job, false);
+Result<CertificateInfo> CertificateManager::order(const CertificateJob& job, const RenewalPlan& before) {
   CertificateState state = before.state;
   const std::int64_t started = options_.clock();
   state.last_attempt = started;
@@ -282,11 +288,12 @@ Result<CertificateInfo> CertificateManager::attempt(const CertificateJob& job) {
   } else {
     StorePresenter presenter(store_);
     IssueEnvironment environment;
+    if (shared_mode_) environment.shared_store_wait = kSharedPropagationWait;
     environment.zone = config_.general.domain;
     environment.check_cnames = config_.acme.check_cnames;
     environment.resolver = config_.acme.resolver;
     environment.visibility_check = options_.visibility_check;
-    environment.sleep = options_.sleep;
+    environment.sleep = lease_keeping_sleep(job);
     environment.delegated_cache_wait = std::chrono::seconds(config_.general.txt_ttl + 1);
     const bool offers_ari = !(*ca)->session->directory().renewal_info.empty();
     const std::string replaces = before.current && offers_ari ? before.current->ari_cert_id : "";
@@ -317,11 +324,14 @@ Result<CertificateInfo> CertificateManager::attempt(const CertificateJob& job) {
                                               {"failures", std::to_string(state.failures)},
                                               {"next_attempt", format_time(state.next_retry)}});
   }
-  if (auto status = save_certificate_state(config_.acme.state_dir, job.name, state); !status) {
-    log::warning("cannot save certificate state", {{"error", status.error().message}});
+  if (shared_mode_ && outcome) {
+    store_shared(job, state);  // chain, key and state together
+  } else {
+    save_state(job, state);
   }
   if (outcome) {
     run_deploy_command(job);
+    if (auto chain = read_file(job.cert_path)) announced_[job.name] = *chain;
     if (job.is_api_certificate && api_callback_) api_callback_();
   }
   return outcome;

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/log.hpp"
+#include "store/acme_state_sql.hpp"
 #include "store/feature_sql.hpp"
 #include "store/pg_connection.hpp"
 #include "store/pg_listener.hpp"
@@ -386,6 +387,7 @@ class PgDb final : public Db {
   Status retire_dnssec_keys(const std::string& zone, std::int64_t retire, std::int64_t remove) override {
     return pg_sql::retire_dnssec_keys(c_, zone, retire, remove);
   }
+  std::unique_ptr<AcmeStateStore> acme_state() override { return pg_sql::acme_state(c_); }
 
  private:
   static constexpr const char* kLockSerial = "SELECT value FROM meta WHERE key = 'serial' FOR UPDATE";

@@ -5,6 +5,7 @@
 #include "store/pg_schema.hpp"
 
 #include "common/log.hpp"
+#include "store/acme_state_sql.hpp"
 #include "store/feature_sql.hpp"
 
 namespace acmednsd::store_detail {
@@ -47,6 +48,8 @@ const std::vector<const char*>& migrations() {
       // 3: dns-persist-01 records; 4: DNSSEC keys (pg_features.cpp), as in SQLite.
       pg_sql::kPersistTable,
       pg_sql::kDnssecTable,
+      // 5: the ACME client's accounts, certificates and leases (acme_state_sql_pg.cpp).
+      pg_sql::kAcmeStateTables,
   };
   return list;
 }

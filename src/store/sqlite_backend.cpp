@@ -12,6 +12,7 @@
 
 #include "common/log.hpp"
 #include "common/threads.hpp"
+#include "store/acme_state_sql.hpp"
 #include "store/feature_sql.hpp"
 #include "store/schema_sql.hpp"
 #include "store/sqlite_db.hpp"
@@ -35,6 +36,8 @@ const std::vector<const char*>& migrations() {
       // 3: dns-persist-01 records; 4: DNSSEC keys (sqlite_features.cpp).
       sqlite_sql::kPersistTable,
       sqlite_sql::kDnssecTable,
+      // 5: the ACME client's accounts, certificates and leases (acme_state_sql_sqlite.cpp).
+      sqlite_sql::kAcmeStateTables,
   };
   return list;
 }
@@ -369,6 +372,7 @@ class SqliteDb final : public Db {
   Status retire_dnssec_keys(const std::string& zone, std::int64_t retire, std::int64_t remove) override {
     return sqlite_sql::retire_dnssec_keys(db_, zone, retire, remove);
   }
+  std::unique_ptr<AcmeStateStore> acme_state() override { return sqlite_sql::acme_state(db_); }
 
  private:
   // Statements are prepared on first use and kept: the writer uses most of them, the

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "store/acme_state_store.hpp"
 #include "store/answer_index.hpp"
 #include "store/dnssec_key_store.hpp"
 #include "store/store.hpp"
@@ -203,6 +204,10 @@ class Db {
   virtual Status insert_dnssec_key(const DnssecKeyRecord& key) = 0;
   // The keys of `zone` that still sign get `retire` and `remove`.
   virtual Status retire_dnssec_keys(const std::string& zone, std::int64_t retire, std::int64_t remove) = 0;
+
+  // ---- the ACME client's state (tables acme_*, migration 5) ----
+  // Its statements over this connection; valid while this Db lives (acme_state_sql.hpp).
+  virtual std::unique_ptr<AcmeStateStore> acme_state() = 0;
 
   // ---- the change log (shared databases) ----
   // Appends one commit's entries with its serial and wakes the other instances;

@@ -174,7 +174,7 @@ TEST_CASE("contract: the cap of 16 holds when two stores add to one name at once
   }
 }
 
-TEST_CASE("contract: migrations 3 and 4 upgrade a version-2 database") {
+TEST_CASE("contract: migrations 3, 4 and 5 upgrade a version-2 database") {
   TestDb db;
   INFO("engine " << db.engine());
   std::string sub;
@@ -185,8 +185,10 @@ TEST_CASE("contract: migrations 3 and 4 upgrade a version-2 database") {
   }
   // What a binary from before both features left.
   db.exec(db.postgres()
-              ? "DROP TABLE persist_values; DROP TABLE dnssec_keys; UPDATE acmednsd_schema SET version = 2"
-              : "DROP TABLE persist_values; DROP TABLE dnssec_keys; PRAGMA user_version = 2");
+              ? "DROP TABLE persist_values; DROP TABLE dnssec_keys; DROP TABLE acme_accounts; "
+                "DROP TABLE acme_certificates; DROP TABLE acme_leases; UPDATE acmednsd_schema SET version = 2"
+              : "DROP TABLE persist_values; DROP TABLE dnssec_keys; DROP TABLE acme_accounts; "
+                "DROP TABLE acme_certificates; DROP TABLE acme_leases; PRAGMA user_version = 2");
   auto store = open_store(db);
   CHECK(served(*store, sub) == std::set<std::string>{txt(1)});
   REQUIRE(store->set_persist_sync(std::string(kPersistLabel) + "." + sub, kA).ok());
@@ -195,7 +197,8 @@ TEST_CASE("contract: migrations 3 and 4 upgrade a version-2 database") {
   });
   REQUIRE(keys.ok());
   CHECK(keys->size() == 1);
-  CHECK(db.query(db.postgres() ? "SELECT version FROM acmednsd_schema" : "PRAGMA user_version") == "4");
+  CHECK(db.query("SELECT count(*) FROM acme_leases") == "0");  // migration 5 ran
+  CHECK(db.query(db.postgres() ? "SELECT version FROM acmednsd_schema" : "PRAGMA user_version") == "5");
 }
 
 TEST_CASE("contract: DNSSEC keys: one first key however many start together, then a roll") {
