@@ -13,24 +13,16 @@
 #include "acme_client/x509_tools.hpp"
 #include "store/acme_state_store.hpp"
 #include "store/store.hpp"
+#include "client_test_util.hpp"
 #include "test_certificates.hpp"
 
 using namespace acmednsd;
 using namespace acmednsd::acme;
+using acmednsd::acme::testing::kDay;
+using acmednsd::acme::testing::kT0;
+using acmednsd::acme::testing::TempDir;
 
 namespace {
-
-constexpr std::int64_t kDay = 86400;
-constexpr std::int64_t kT0 = 1'760'000'000;
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char pattern[] = "/tmp/acme-sharing-test-XXXXXX";
-    path = mkdtemp(pattern);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 RenewalPlan plan_with(const std::string& chain, std::int64_t due) {
   RenewalPlan p;

@@ -80,6 +80,17 @@ bool writer_waits_for_a_lock(Session& other) {
   return false;
 }
 
+// `other` takes the serial row, then an update is sent: the writer's first batch waits
+// for the row, so the jobs sent next queue up behind it and later run as one batch.
+// `first` gets that update's result once `other` ends its transaction.
+void hold_the_writer(Session& other, Store& store, std::promise<Result<Done>>& first) {
+  other.run("BEGIN");
+  other.run("SELECT value FROM meta WHERE key = 'serial' FOR UPDATE");
+  store.add_txt("first.auth.example.org", txt(0),
+                [&first](Result<Done> r) { first.set_value(std::move(r)); });
+  REQUIRE(writer_waits_for_a_lock(other));
+}
+
 }  // namespace
 
 TEST_CASE("postgres writer: a batch that deadlocks with another transaction runs again and commits") {
@@ -137,11 +148,8 @@ TEST_CASE("postgres writer: in a batch of updates run as one statement, a failin
   // The writer is held at the serial row by another session, so the next updates queue
   // up behind its first batch and are then written as one batch.
   Session other(db.connection());
-  other.run("BEGIN");
-  other.run("SELECT value FROM meta WHERE key = 'serial' FOR UPDATE");
   std::promise<Result<Done>> first;
-  store->add_txt("first.auth.example.org", txt(0), [&](Result<Done> r) { first.set_value(std::move(r)); });
-  REQUIRE(writer_waits_for_a_lock(other));
+  hold_the_writer(other, *store, first);
 
   constexpr int kJobs = 10;
   std::vector<std::promise<Result<Done>>> done(kJobs);
@@ -196,11 +204,8 @@ TEST_CASE("postgres writer: a connection lost in the middle of a batch acknowled
   // Held at the serial row, so the next three jobs queue up and run as one batch:
   // update x, the account that hangs up, update y.
   Session other(db.connection());
-  other.run("BEGIN");
-  other.run("SELECT value FROM meta WHERE key = 'serial' FOR UPDATE");
   std::promise<Result<Done>> first;
-  store->add_txt("first.auth.example.org", txt(0), [&](Result<Done> r) { first.set_value(std::move(r)); });
-  REQUIRE(writer_waits_for_a_lock(other));
+  hold_the_writer(other, *store, first);
   std::promise<Result<Done>> x;
   std::promise<Result<Credentials>> account;
   std::promise<Result<Done>> y;
