@@ -59,11 +59,19 @@ struct StoredValue {
   std::int64_t updated_ms = 0;  // unix milliseconds, as the database orders them
 };
 
+// One per account: 32 bytes in the UUID shards, where a million of them live, so what
+// only other names carry stays out of it (OtherEntry).
 struct Entry {
-  std::vector<StoredValue> values;      // newest first
+  std::vector<StoredValue> values;  // newest first
+  bool account = false;             // exists even without values
+  [[nodiscard]] bool empty() const { return values.empty() && !account; }
+};
+
+// Names that are not UUIDs: the embedded client's names, and the dns-persist-01 owner
+// names ("_validation-persist.<name>"), which are the only ones with `persistent`.
+struct OtherEntry : Entry {
   std::vector<std::string> persistent;  // dns-persist-01 records, in insertion order
-  bool account = false;                 // exists even without values
-  [[nodiscard]] bool empty() const { return values.empty() && persistent.empty() && !account; }
+  [[nodiscard]] bool empty() const { return Entry::empty() && persistent.empty(); }
 };
 
 constexpr std::size_t kShards = 64;
@@ -80,7 +88,7 @@ struct AnswerIndex::Impl {
   // Names that are not UUIDs (the embedded ACME client's _acme-challenge names) are
   // few; they and the empty non-terminals above them share one lock.
   mutable std::shared_mutex other_mutex;
-  std::unordered_map<std::string, Entry> other;
+  std::unordered_map<std::string, OtherEntry> other;
   std::unordered_map<std::string, std::size_t> nonterminal_refs;
 
   UuidShard& shard(const UuidKey& k) { return shards[UuidKeyHash{}(k) % kShards]; }
@@ -93,11 +101,11 @@ struct AnswerIndex::Impl {
       f(std::string(name.substr(dot + 1)));
     }
   }
-  void add_other(std::string_view name, Entry entry) {
+  void add_other(std::string_view name, OtherEntry entry) {
     auto [it, inserted] = other.try_emplace(std::string(name), std::move(entry));
     if (inserted) for_each_ancestor(name, [this](std::string a) { ++nonterminal_refs[a]; });
   }
-  void erase_other(std::unordered_map<std::string, Entry>::iterator it) {
+  void erase_other(std::unordered_map<std::string, OtherEntry>::iterator it) {
     const std::string name = it->first;
     other.erase(it);
     for_each_ancestor(name, [this](const std::string& a) {
@@ -122,6 +130,11 @@ void emit_live(const Entry& e, const RetentionPolicy& policy, std::int64_t now, 
     sink(context, std::string_view(v.text.data(), v.text.size()));
     ++served;
   }
+}
+
+void emit_live(const OtherEntry& e, const RetentionPolicy& policy, std::int64_t now,
+               AnswerIndex::ValueSink sink, void* context) {
+  emit_live(static_cast<const Entry&>(e), policy, now, sink, context);
   for (const auto& p : e.persistent) sink(context, p);
 }
 
@@ -218,7 +231,7 @@ void AnswerIndex::add_name(std::string_view name) {
   if (auto it = impl_->other.find(std::string(name)); it != impl_->other.end()) {
     it->second.account = true;
   } else {
-    Entry e;
+    OtherEntry e;
     e.account = true;
     impl_->add_other(name, std::move(e));
   }
@@ -248,7 +261,7 @@ void AnswerIndex::put_value(std::string_view name, std::string_view value, std::
   std::unique_lock lock(impl_->other_mutex);
   auto it = impl_->other.find(std::string(name));
   if (it == impl_->other.end()) {
-    impl_->add_other(name, Entry{});
+    impl_->add_other(name, OtherEntry{});
     it = impl_->other.find(std::string(name));
   }
   insert_value(it->second, value, updated_ms, policy_.limit);
@@ -278,7 +291,7 @@ void AnswerIndex::put_persistent(std::string_view name, std::string_view value) 
   std::unique_lock lock(impl_->other_mutex);
   auto it = impl_->other.find(std::string(name));
   if (it == impl_->other.end()) {
-    impl_->add_other(name, Entry{});
+    impl_->add_other(name, OtherEntry{});
     it = impl_->other.find(std::string(name));
   }
   auto& list = it->second.persistent;
