@@ -30,9 +30,7 @@ const char* const kAcmeStateTables =
 
 namespace {
 
-Error db_error(const std::string& message) {
-  return make_error("db_error", message);
-}
+using sqlite::db_error;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(

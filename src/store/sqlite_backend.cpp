@@ -45,9 +45,7 @@ const std::vector<const char*>& migrations() {
 constexpr const char* kPragmas =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
-Error db_error(const std::string& message) {
-  return make_error("db_error", message);
-}
+using sqlite::db_error;
 
 class SqliteDb final : public Db {
  public:

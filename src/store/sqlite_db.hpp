@@ -91,4 +91,9 @@ class Transaction {
   bool active_ = false;
 };
 
+// A failed statement, as the store reports it to callers (db_error, HTTP 503).
+inline Error db_error(const std::string& message) {
+  return make_error("db_error", message);
+}
+
 }  // namespace acmednsd::sqlite

@@ -35,9 +35,7 @@ const char* const kDnssecTable =
 
 namespace {
 
-Error db_error(const std::string& message) {
-  return make_error("db_error", message);
-}
+using sqlite::db_error;
 
 Result<std::optional<std::string>> optional_text(sqlite::Statement& s) {
   const int rc = s.step();
