@@ -11,38 +11,16 @@
 
 #include "store/dnssec_key_store.hpp"
 #include "store/store.hpp"
-#include "store_test_db.hpp"
+#include "store_contract_util.hpp"
 
 using namespace acmednsd;
+using acmednsd::testing::open_store;
+using acmednsd::testing::served_set;
 using acmednsd::testing::TestDb;
 using acmednsd::testing::txt;
+using acmednsd::testing::within;
 
 namespace {
-
-std::unique_ptr<Store> open_store(const TestDb& db) {
-  auto s = Store::open(db.options());
-  INFO((s.ok() ? "" : s.error().message));
-  REQUIRE(s.ok());
-  return std::move(s.value());
-}
-
-std::set<std::string> served(const Store& store, const std::string& name) {
-  std::set<std::string> out;
-  store.index().visit(
-      name, std::time(nullptr),
-      [](void* c, std::string_view v) { static_cast<std::set<std::string>*>(c)->emplace(v); }, &out);
-  return out;
-}
-
-template <typename Pred>
-bool within(std::chrono::milliseconds limit, Pred pred) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
 
 const std::string kA = "ca.test; accounturi=https://ca.test/acct/1";
 const std::string kB = "other.test; accounturi=https://other.test/acct/9";
@@ -71,7 +49,7 @@ TEST_CASE("contract: persist records are set, replaced, listed, capped, removed 
     auto written = store->set_persist_sync(name, "CA.test ;accounturi=https://ca.test/acct/1");
     REQUIRE(written.ok());
     CHECK(*written);
-    CHECK(served(*store, name) == std::set<std::string>{kA});
+    CHECK(served_set(*store, name) == std::set<std::string>{kA});
     CHECK(AnswerIndex::serial_after(store->index().serial(), serial0));
     const auto serial1 = store->index().serial();
     written = store->set_persist_sync(name, kA);  // identical: no write, same serial
@@ -80,7 +58,7 @@ TEST_CASE("contract: persist records are set, replaced, listed, capped, removed 
     CHECK(store->index().serial() == serial1);
     REQUIRE(store->set_persist_sync(name, kA + "; policy=wildcard").ok());  // same pair: replaced
     REQUIRE(store->set_persist_sync(name, kB).ok());
-    CHECK(served(*store, name) == std::set<std::string>{kA + "; policy=wildcard", kB});
+    CHECK(served_set(*store, name) == std::set<std::string>{kA + "; policy=wildcard", kB});
     auto listed = store->list_persist(name);
     REQUIRE(listed.ok());
     REQUIRE(listed->size() == 2);
@@ -107,9 +85,9 @@ TEST_CASE("contract: persist records are set, replaced, listed, capped, removed 
     CHECK(removed->empty());
   }
   auto reopened = open_store(db);
-  CHECK(served(*reopened, name).size() == 15);
-  CHECK(served(*reopened, name).count(kA + "; policy=wildcard") == 1);
-  CHECK(served(*reopened, name).count(kB) == 0);
+  CHECK(served_set(*reopened, name).size() == 15);
+  CHECK(served_set(*reopened, name).count(kA + "; policy=wildcard") == 1);
+  CHECK(served_set(*reopened, name).count(kB) == 0);
 }
 
 TEST_CASE("contract: a second store on the same database follows the persist records") {
@@ -121,25 +99,27 @@ TEST_CASE("contract: a second store on the same database follows the persist rec
   REQUIRE(creds.ok());
   const std::string name = std::string(kPersistLabel) + "." + creds->subdomain;
   REQUIRE(a->set_persist_sync(name, kA).ok());
-  CHECK(within(std::chrono::seconds(2), [&] { return served(*b, name) == std::set<std::string>{kA}; }));
+  CHECK(within(std::chrono::seconds(2), [&] { return served_set(*b, name) == std::set<std::string>{kA}; }));
   // Replaced at A: B serves only the new value.
   REQUIRE(a->set_persist_sync(name, kA + "; policy=wildcard").ok());
   CHECK(within(std::chrono::seconds(2),
-               [&] { return served(*b, name) == std::set<std::string>{kA + "; policy=wildcard"}; }));
+               [&] { return served_set(*b, name) == std::set<std::string>{kA + "; policy=wildcard"}; }));
   REQUIRE(a->set_persist_sync(name, kB).ok());
-  CHECK(within(std::chrono::seconds(2), [&] { return served(*b, name).size() == 2; }));
+  CHECK(within(std::chrono::seconds(2), [&] { return served_set(*b, name).size() == 2; }));
   // Removed at A.
   REQUIRE(a->remove_persist_sync(name, "ca.test", "https://ca.test/acct/1").ok());
-  CHECK(within(std::chrono::seconds(2), [&] { return served(*b, name) == std::set<std::string>{kB}; }));
+  CHECK(within(std::chrono::seconds(2), [&] { return served_set(*b, name) == std::set<std::string>{kB}; }));
   if (db.postgres()) {
     // B writes too; A follows it.
     REQUIRE(b->set_persist_sync(name, kA).ok());
-    CHECK(within(std::chrono::seconds(2), [&] { return served(*a, name) == std::set<std::string>{kA, kB}; }));
+    CHECK(within(std::chrono::seconds(2), [&] {
+      return served_set(*a, name) == std::set<std::string>{kA, kB};
+    }));
   }
   // The account deleted at A takes its records with it, at B too.
   REQUIRE(*a->delete_account_sync(creds->username));
-  CHECK(served(*a, name).empty());
-  CHECK(within(std::chrono::seconds(2), [&] { return served(*b, name).empty(); }));
+  CHECK(served_set(*a, name).empty());
+  CHECK(within(std::chrono::seconds(2), [&] { return served_set(*b, name).empty(); }));
   CHECK(db.query("SELECT count(*) FROM persist_values") == "0");
 }
 
@@ -190,7 +170,7 @@ TEST_CASE("contract: migrations 3, 4 and 5 upgrade a version-2 database") {
               : "DROP TABLE persist_values; DROP TABLE dnssec_keys; DROP TABLE acme_accounts; "
                 "DROP TABLE acme_certificates; DROP TABLE acme_leases; PRAGMA user_version = 2");
   auto store = open_store(db);
-  CHECK(served(*store, sub) == std::set<std::string>{txt(1)});
+  CHECK(served_set(*store, sub) == std::set<std::string>{txt(1)});
   REQUIRE(store->set_persist_sync(std::string(kPersistLabel) + "." + sub, kA).ok());
   auto keys = ensure_dnssec_key(db.engine(), db.connection(), "auth.example.org", [] {
     return Result<DnssecKeyRecord>(key_named("auth.example.org", "PEM", 1));

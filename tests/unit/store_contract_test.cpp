@@ -10,45 +10,15 @@
 #include <thread>
 
 #include "store/store.hpp"
-#include "store_test_db.hpp"
+#include "store_contract_util.hpp"
 
 using namespace acmednsd;
+using acmednsd::testing::open_store;
+using acmednsd::testing::served;
+using acmednsd::testing::served_set;
 using acmednsd::testing::TestDb;
 using acmednsd::testing::txt;
-
-namespace {
-
-std::unique_ptr<Store> open_store(const TestDb& db, RetentionPolicy policy = {}) {
-  auto s = Store::open(db.options(policy));
-  INFO((s.ok() ? "" : s.error().message));
-  REQUIRE(s.ok());
-  return std::move(s.value());
-}
-
-std::vector<std::string> served(const Store& store, const std::string& name) {
-  std::vector<std::string> out;
-  store.index().visit(
-      name, std::time(nullptr),
-      [](void* c, std::string_view v) { static_cast<std::vector<std::string>*>(c)->emplace_back(v); }, &out);
-  return out;
-}
-
-std::set<std::string> served_set(const Store& store, const std::string& name) {
-  auto v = served(store, name);
-  return {v.begin(), v.end()};
-}
-
-template <typename Pred>
-bool within(std::chrono::milliseconds limit, Pred pred) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
-
-}  // namespace
+using acmednsd::testing::within;
 
 TEST_CASE("contract: register, authenticate, and the key hash is never the key") {
   TestDb db;

@@ -11,9 +11,10 @@
 #include <vector>
 
 #include "store/store.hpp"
-#include "store_test_db.hpp"
+#include "store_contract_util.hpp"
 
 using namespace acmednsd;
+using acmednsd::testing::open_store;
 using acmednsd::testing::TestDb;
 using acmednsd::testing::txt;
 
@@ -44,13 +45,6 @@ class Session {
  private:
   PGconn* c_;
 };
-
-std::unique_ptr<Store> open_store(const TestDb& db) {
-  auto s = Store::open(db.options());
-  INFO((s.ok() ? "" : s.error().message));
-  REQUIRE(s.ok());
-  return std::move(s.value());
-}
 
 bool served(const Store& store, const std::string& name, const std::string& value) {
   bool found = false;
